@@ -1,0 +1,46 @@
+# regcalc: every command a user needs. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+SAMPLE ?= sample
+SAMPLE_DEALS ?= 20000
+BENCH_DEALS ?= 1000000
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run sample test lint bench bench-10m docs clean
+
+help: ## list the commands
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH, or make PYTHON=/path/to/python3.11"; exit 1; }
+	@command -v java >/dev/null || { echo "need Java 17 (java on PATH) for Spark"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(INSTALLED) ## create .venv and install regcalc with its dev tools
+
+$(SAMPLE)/entities.csv: | $(INSTALLED)
+	$(BIN)/regcalc generate --deals $(SAMPLE_DEALS) --entities 3 --dates 2 --out $(SAMPLE)
+
+sample: $(SAMPLE)/entities.csv ## generate the sample bank (SAMPLE_DEALS deals) into ./sample
+
+run: setup sample ## set up, then run jobs + dbt build on the sample bank (local Spark, ./lake) and print the LCR
+	$(BIN)/regcalc run --input $(SAMPLE)
+
+test: setup lint ## set up, lint, and run the whole test suite
+	$(BIN)/pytest
+
+lint: setup ## ruff on the Python code
+	$(BIN)/ruff check python tests
+	$(BIN)/ruff format --check python tests
+
+bench: setup ## benchmark the pipeline on BENCH_DEALS deals (default 1M; make bench BENCH_DEALS=10000000 for 10M)
+	$(BIN)/python -m regcalc.bench --deals $(BENCH_DEALS)
+
+clean: ## remove generated state (venv kept)
+	rm -rf target logs .regcalc lake sample bench-out spark-warehouse metastore_db derby.log

@@ -1,0 +1,3 @@
+"""regcalc: deal-level Basel III LCR pipeline (PySpark jobs, parquet lake, dbt marts)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,48 @@
+"""dbt, invoked in-process so that it reuses the jobs' SparkSession (one JVM per run)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from regcalc.settings import PROFILES_DIR, PROJECT_DIR, RegcalcError, Settings
+
+
+class DbtError(RegcalcError):
+    """A dbt command failed; the message lists the failing nodes."""
+
+
+def dbt_vars(settings: Settings, extra: dict | None = None) -> dict:
+    return {"lake_uri": settings.lake, **(extra or {})}
+
+
+def invoke_dbt(command: Sequence[str], settings: Settings, extra_vars: dict | None = None):
+    """Run one dbt command (e.g. ["build"]) against the project; raise DbtError on failure."""
+    from dbt.cli.main import dbtRunner  # imported late: dbt's import is slow and not always needed
+
+    settings.export()
+    args = [
+        *command,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROFILES_DIR),
+        "--target",
+        settings.target,
+        "--vars",
+        json.dumps(dbt_vars(settings, extra_vars)),
+    ]
+    result = dbtRunner().invoke(args)
+    if result.success:
+        return result
+    if result.exception is not None:
+        raise DbtError(f"dbt {' '.join(command)} failed: {result.exception}")
+    failures = []
+    for node_result in getattr(result.result, "results", []) or []:
+        if str(node_result.status) in ("error", "fail", "runtime error"):
+            message = (node_result.message or "").strip().splitlines()
+            failures.append(
+                f"{node_result.node.unique_id}: {node_result.status}: {message[0] if message else ''}"
+            )
+    detail = "\n  ".join(failures) if failures else "see the dbt output above and logs/dbt.log"
+    raise DbtError(f"dbt {' '.join(command)} failed:\n  {detail}")

@@ -1,0 +1,91 @@
+"""Enrich: reference joins per as-of date, FX to the entity's reporting currency, residual maturity."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from regcalc.jobs.ingest import add_reject_checks
+
+
+def enrich(
+    deals: DataFrame, entities: DataFrame, counterparties: DataFrame, fx_rates: DataFrame, horizon_days: int
+) -> DataFrame:
+    """Join each deal to the reference snapshot of its own as-of date and convert its amounts.
+
+    Reference tables are small next to the deals, so they are broadcast: no shuffle of the deals.
+    A deal whose entity, counterparty or currency is missing from that date's snapshot is rejected.
+    """
+    entity = entities.select(
+        "as_of_date", "entity_id", "reporting_currency", F.col("country").alias("_entity_country")
+    )
+    counterparty = counterparties.select(
+        "as_of_date", "counterparty_id", "counterparty_type", F.col("country").alias("_counterparty_country")
+    )
+    deal_fx = fx_rates.select("as_of_date", "currency", F.col("rate_to_usd").alias("_deal_rate_to_usd"))
+    reporting_fx = fx_rates.select(
+        "as_of_date",
+        F.col("currency").alias("reporting_currency"),
+        F.col("rate_to_usd").alias("_reporting_rate_to_usd"),
+    )
+    joined = (
+        deals.join(F.broadcast(entity), ["as_of_date", "entity_id"], "left")
+        .join(F.broadcast(counterparty), ["as_of_date", "counterparty_id"], "left")
+        .join(F.broadcast(deal_fx), ["as_of_date", "currency"], "left")
+        .join(F.broadcast(reporting_fx), ["as_of_date", "reporting_currency"], "left")
+    )
+    fx_rate = F.col("_deal_rate_to_usd") / F.col("_reporting_rate_to_usd")
+    days = F.datediff(F.col("maturity_date"), F.col("as_of_date"))
+    enriched = (
+        joined.withColumn("fx_rate", fx_rate)
+        .withColumn("amount_rep", F.col("amount") * fx_rate)
+        .withColumn("collateral_value_rep", F.col("collateral_market_value") * fx_rate)
+        .withColumn("residual_maturity_days", days)
+        .withColumn(
+            "maturity_bucket",
+            F.when(F.col("maturity_date").isNull(), F.lit("open"))
+            .when(days <= horizon_days, F.lit("within_30d"))
+            .otherwise(F.lit("beyond_30d")),
+        )
+        .withColumn("is_domestic", F.col("_entity_country") == F.col("_counterparty_country"))
+    )
+    checked = add_reject_checks(
+        enriched,
+        [
+            (
+                "unknown_entity",
+                F.col("reporting_currency").isNull(),
+                F.concat(
+                    F.lit("entity_id: "), F.col("entity_id"), F.lit(" not in entities for this as_of_date")
+                ),
+            ),
+            (
+                "unknown_counterparty",
+                F.col("counterparty_type").isNull(),
+                F.concat(
+                    F.lit("counterparty_id: "),
+                    F.col("counterparty_id"),
+                    F.lit(" not in counterparties for this as_of_date"),
+                ),
+            ),
+            (
+                "unknown_currency",
+                F.col("_deal_rate_to_usd").isNull(),
+                F.concat(
+                    F.lit("currency: "), F.col("currency"), F.lit(" not in fx_rates for this as_of_date")
+                ),
+            ),
+            (
+                "unknown_currency",
+                F.col("_reporting_rate_to_usd").isNull(),
+                F.concat(
+                    F.lit("reporting_currency: "),
+                    F.col("reporting_currency"),
+                    F.lit(" not in fx_rates for this as_of_date"),
+                ),
+            ),
+        ],
+    )
+    return checked.drop(
+        "_entity_country", "_counterparty_country", "_deal_rate_to_usd", "_reporting_rate_to_usd"
+    )

@@ -1,0 +1,379 @@
+"""Ingest: locate and read the bank's extract (input contract v1) and validate it.
+
+Reference data (entities, counterparties, FX) is small and curated: any bad row stops the run
+with every problem listed by file, line and column. Deals are large: a bad deal never stops the
+run and never vanishes; it is kept with a reject reason (see `validate_deals`).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from regcalc import contract
+from regcalc.settings import RegcalcError
+
+
+class InputContractError(RegcalcError):
+    """The input does not follow the contract in a way that no single-row reject can absorb."""
+
+
+@dataclass(frozen=True)
+class InputFile:
+    dataset: contract.Dataset
+    path: Path
+    fmt: str  # csv | parquet
+
+
+def locate(input_dir: Path, dataset: contract.Dataset) -> InputFile:
+    """Find `<name>.csv`, `<name>.parquet` or a `<name>/` folder of csv or parquet part files."""
+    candidates = [
+        (input_dir / f"{dataset.name}.csv", "csv"),
+        (input_dir / f"{dataset.name}.parquet", "parquet"),
+    ]
+    folder = input_dir / dataset.name
+    if folder.is_dir():
+        if any(folder.glob("*.parquet")):
+            candidates.append((folder, "parquet"))
+        elif any(folder.glob("*.csv")):
+            candidates.append((folder, "csv"))
+    found = [InputFile(dataset, path, fmt) for path, fmt in candidates if path.exists()]
+    if not found:
+        raise InputContractError(
+            f"{input_dir}: no {dataset.name} data; expected {dataset.name}.csv, {dataset.name}.parquet "
+            f"or a {dataset.name}/ folder of .csv or .parquet files"
+        )
+    if len(found) > 1:
+        raise InputContractError(
+            f"{input_dir}: {dataset.name} is given twice ({', '.join(str(f.path) for f in found)}); keep one"
+        )
+    return found[0]
+
+
+def _csv_files(source: InputFile) -> list[Path]:
+    return sorted(source.path.glob("*.csv")) if source.path.is_dir() else [source.path]
+
+
+def check_columns(spark: SparkSession, source: InputFile) -> None:
+    """Fail fast, naming file and columns, when a file lacks contract columns."""
+    if source.fmt == "csv":
+        for path in _csv_files(source):
+            with path.open(newline="", encoding="utf-8") as handle:
+                header = next(csv.reader(handle), [])
+            _compare_columns(path, [name.strip() for name in header], source.dataset)
+    else:
+        names = spark.read.parquet(str(source.path)).columns
+        _compare_columns(source.path, names, source.dataset)
+
+
+def _compare_columns(path: Path, found: list[str], dataset: contract.Dataset) -> None:
+    missing = [column for column in dataset.columns if column not in found]
+    if missing:
+        raise InputContractError(
+            f"{path}: missing column(s) {', '.join(missing)} for {dataset.name}; "
+            f"the contract needs {', '.join(dataset.columns)} (extra columns are allowed)"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference data
+# ---------------------------------------------------------------------------------------------
+
+_DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+
+REFERENCE_SCHEMAS = {
+    "entities": T.StructType(
+        [
+            T.StructField("as_of_date", T.DateType()),
+            T.StructField("entity_id", T.StringType()),
+            T.StructField("entity_name", T.StringType()),
+            T.StructField("country", T.StringType()),
+            T.StructField("reporting_currency", T.StringType()),
+        ]
+    ),
+    "counterparties": T.StructType(
+        [
+            T.StructField("as_of_date", T.DateType()),
+            T.StructField("counterparty_id", T.StringType()),
+            T.StructField("counterparty_name", T.StringType()),
+            T.StructField("counterparty_type", T.StringType()),
+            T.StructField("country", T.StringType()),
+        ]
+    ),
+    "fx_rates": T.StructType(
+        [
+            T.StructField("as_of_date", T.DateType()),
+            T.StructField("currency", T.StringType()),
+            T.StructField("rate_to_usd", T.DoubleType()),
+        ]
+    ),
+}
+
+
+def _check_reference_value(column: str, value: str) -> str | None:
+    """Why a reference value is unusable, or None when it is fine."""
+    if value == "" and column != "counterparty_name" and column != "entity_name":
+        return "is empty"
+    if column == "as_of_date":
+        if not _DATE_PATTERN.match(value):
+            return f"{value!r} is not a date (yyyy-mm-dd)"
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            return f"{value!r} is not a calendar date"
+    if column == "counterparty_type" and value not in contract.COUNTERPARTY_TYPES:
+        return f"{value!r} is not one of {', '.join(contract.COUNTERPARTY_TYPES)}"
+    if column in ("currency", "reporting_currency") and not _CURRENCY_PATTERN.match(value):
+        return f"{value!r} is not an ISO 4217 currency code"
+    if column == "rate_to_usd":
+        try:
+            if float(value) <= 0:
+                return f"{value} must be > 0"
+        except ValueError:
+            return f"{value!r} is not a number"
+    return None
+
+
+def _reference_rows(spark: SparkSession, source: InputFile):
+    """Yield (file, line, row-as-strings) for a reference dataset, whatever its format."""
+    if source.fmt == "csv":
+        for path in _csv_files(source):
+            with path.open(newline="", encoding="utf-8") as handle:
+                reader = csv.DictReader(handle)
+                for line, row in enumerate(reader, start=2):
+                    yield path.name, line, row
+    else:
+        frame = spark.read.parquet(str(source.path)).select(
+            *[F.col(column).cast("string").alias(column) for column in source.dataset.columns]
+        )
+        for index, row in enumerate(frame.toLocalIterator(), start=1):
+            yield source.path.name, index, {k: ("" if v is None else v) for k, v in row.asDict().items()}
+
+
+def validate_reference(spark: SparkSession, source: InputFile, max_errors: int = 50) -> None:
+    """Check every reference row; raise one error listing every problem (file:line: column)."""
+    dataset = source.dataset
+    errors: list[str] = []
+    seen: dict[tuple, int] = {}
+    for file_name, line, row in _reference_rows(spark, source):
+        if None in row or any(row.get(column) is None for column in dataset.columns):
+            errors.append(f"{file_name}:{line}: malformed row (wrong number of fields)")
+            continue
+        for column in dataset.columns:
+            problem = _check_reference_value(column, row[column].strip())
+            if problem:
+                errors.append(f"{file_name}:{line}: column {column}: {problem}")
+        key = tuple(row[column].strip() for column in dataset.key)
+        if key in seen:
+            errors.append(f"{file_name}:{line}: duplicate key {key} (first on line {seen[key]})")
+        seen.setdefault(key, line)
+    if errors:
+        shown = errors[:max_errors]
+        more = f"\n  ... and {len(errors) - max_errors} more" if len(errors) > max_errors else ""
+        raise InputContractError(
+            f"{dataset.name}: {len(errors)} problem(s) in reference data; fix them and rerun:\n  "
+            + "\n  ".join(shown)
+            + more
+        )
+
+
+def read_reference(spark: SparkSession, source: InputFile) -> DataFrame:
+    schema = REFERENCE_SCHEMAS[source.dataset.name]
+    if source.fmt == "csv":
+        frame = spark.read.csv(
+            [str(p) for p in _csv_files(source)], header=True, schema=None, inferSchema=False
+        )
+        return frame.select(
+            *[F.trim(F.col(field.name)).cast(field.dataType).alias(field.name) for field in schema.fields]
+        )
+    frame = spark.read.parquet(str(source.path))
+    return frame.select(
+        *[F.col(field.name).cast(field.dataType).alias(field.name) for field in schema.fields]
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Deals
+# ---------------------------------------------------------------------------------------------
+
+RAW_RECORD = "raw_record"
+
+
+def read_deals(spark: SparkSession, source: InputFile) -> DataFrame:
+    """Deals as read, plus `source_file` and, for CSV lines with the wrong field count, `raw_record`."""
+    if source.fmt == "csv":
+        # Every contract column as a string: typing happens in validate_deals so that a bad value
+        # becomes a reject with its reason instead of a silent null.
+        schema = T.StructType(
+            [T.StructField(column, T.StringType()) for column in contract.DEALS.columns]
+            + [T.StructField(RAW_RECORD, T.StringType())]
+        )
+        frame = spark.read.csv(
+            [str(p) for p in _csv_files(source)],
+            header=True,
+            schema=schema,
+            mode="PERMISSIVE",
+            columnNameOfCorruptRecord=RAW_RECORD,
+            enforceSchema=False,
+        )
+    else:
+        frame = spark.read.parquet(str(source.path)).select(*contract.DEALS.columns)
+        frame = frame.withColumn(RAW_RECORD, F.lit(None).cast("string"))
+    return frame.withColumn("source_file", F.col("_metadata.file_name"))
+
+
+def _as_string(frame: DataFrame, column: str) -> Column:
+    return F.trim(F.col(column).cast("string"))
+
+
+def _as_date(frame: DataFrame, column: str) -> Column:
+    if isinstance(frame.schema[column].dataType, T.DateType):
+        return F.col(column)
+    return F.try_to_date(_as_string(frame, column), contract.DATE_FORMAT)
+
+
+def _as_double(frame: DataFrame, column: str) -> Column:
+    if isinstance(frame.schema[column].dataType, T.NumericType):
+        return F.col(column).cast("double")
+    return _as_string(frame, column).try_cast("double")
+
+
+def _as_flag(frame: DataFrame, column: str) -> Column:
+    """true/false (and common spellings); blank means false; anything else is null (a reject)."""
+    if isinstance(frame.schema[column].dataType, T.BooleanType):
+        return F.coalesce(F.col(column), F.lit(False))
+    text = F.lower(F.coalesce(_as_string(frame, column), F.lit("")))
+    return F.when(text.isin(*contract.TRUE_VALUES), F.lit(True)).when(
+        text.isin(*contract.FALSE_VALUES), F.lit(False)
+    )
+
+
+def validate_deals(raw: DataFrame) -> DataFrame:
+    """Type the contract columns and attach `reject_reason` / `reject_detail` (null when valid).
+
+    Checks that need reference data (unknown entity, counterparty, currency) are added by enrich.
+    """
+    typed = raw.select(
+        _as_string(raw, "deal_id").alias("deal_id"),
+        _as_date(raw, "as_of_date").alias("as_of_date"),
+        _as_string(raw, "entity_id").alias("entity_id"),
+        _as_string(raw, "counterparty_id").alias("counterparty_id"),
+        _as_string(raw, "product_type").alias("product_type"),
+        F.upper(_as_string(raw, "currency")).alias("currency"),
+        _as_double(raw, "amount").alias("amount"),
+        _as_date(raw, "maturity_date").alias("maturity_date"),
+        F.nullif(_as_string(raw, "hqla_class"), F.lit("")).alias("hqla_class"),
+        *[_as_flag(raw, column).alias(column) for column in contract.FLAG_COLUMNS],
+        _as_double(raw, "collateral_market_value").alias("collateral_market_value"),
+        F.col("source_file"),
+        # Keep what the bank sent for rows we cannot use, so a reject can be traced and replayed.
+        F.coalesce(
+            F.col(RAW_RECORD),
+            F.to_json(F.struct(*[_as_string(raw, c).alias(c) for c in contract.DEALS.columns])),
+        ).alias("_raw_json"),
+        _as_string(raw, "as_of_date").alias("_as_of_text"),
+        _as_string(raw, "maturity_date").alias("_maturity_text"),
+        _as_string(raw, "amount").alias("_amount_text"),
+        _as_string(raw, "collateral_market_value").alias("_collateral_text"),
+        *[_as_string(raw, column).alias(f"_{column}_text") for column in contract.FLAG_COLUMNS],
+        F.col(RAW_RECORD).isNotNull().alias("_malformed"),
+    )
+    checks: list[tuple[str, Column, Column]] = [
+        ("malformed_row", F.col("_malformed"), F.lit("wrong number of fields")),
+        ("missing_field", F.col("deal_id").isNull() | (F.col("deal_id") == ""), F.lit("deal_id: empty")),
+        ("bad_date", F.col("as_of_date").isNull(), F.concat(F.lit("as_of_date: "), _quoted("_as_of_text"))),
+        ("missing_field", F.coalesce(F.col("entity_id"), F.lit("")) == "", F.lit("entity_id: empty")),
+        (
+            "missing_field",
+            F.coalesce(F.col("counterparty_id"), F.lit("")) == "",
+            F.lit("counterparty_id: empty"),
+        ),
+        (
+            "unknown_product_type",
+            ~F.coalesce(F.col("product_type"), F.lit("")).isin(*contract.PRODUCT_TYPES),
+            F.concat(F.lit("product_type: "), _quoted("product_type")),
+        ),
+        (
+            "bad_amount",
+            F.col("amount").isNull(),
+            F.concat(F.lit("amount: "), _quoted("_amount_text"), F.lit(" is not a number")),
+        ),
+        ("negative_amount", F.col("amount") < 0, F.concat(F.lit("amount: "), F.col("_amount_text"))),
+        (
+            "bad_date",
+            F.col("maturity_date").isNull() & (F.coalesce(F.col("_maturity_text"), F.lit("")) != ""),
+            F.concat(F.lit("maturity_date: "), _quoted("_maturity_text")),
+        ),
+        (
+            "maturity_before_as_of",
+            F.col("maturity_date") < F.col("as_of_date"),
+            F.concat(F.lit("maturity_date "), F.col("_maturity_text"), F.lit(" is before as_of_date")),
+        ),
+        (
+            "missing_hqla_class",
+            F.col("product_type").isin(*contract.PRODUCTS_WITH_HQLA_CLASS) & F.col("hqla_class").isNull(),
+            F.concat(F.lit("hqla_class: required for "), F.col("product_type")),
+        ),
+        (
+            "unknown_hqla_class",
+            F.col("hqla_class").isNotNull() & ~F.col("hqla_class").isin(*contract.HQLA_CLASSES),
+            F.concat(F.lit("hqla_class: "), _quoted("hqla_class")),
+        ),
+        *[
+            ("bad_flag", F.col(column).isNull(), F.concat(F.lit(f"{column}: "), _quoted(f"_{column}_text")))
+            for column in contract.FLAG_COLUMNS
+        ],
+        (
+            "bad_amount",
+            F.col("collateral_market_value").isNull()
+            & (F.coalesce(F.col("_collateral_text"), F.lit("")) != ""),
+            F.concat(
+                F.lit("collateral_market_value: "), _quoted("_collateral_text"), F.lit(" is not a number")
+            ),
+        ),
+        (
+            "missing_collateral_value",
+            F.col("product_type").isin(*contract.SECURED_PRODUCTS)
+            & F.col("collateral_market_value").isNull(),
+            F.concat(F.lit("collateral_market_value: required for "), F.col("product_type")),
+        ),
+    ]
+    return add_reject_checks(typed, checks).drop(
+        "_as_of_text",
+        "_maturity_text",
+        "_amount_text",
+        "_collateral_text",
+        "_malformed",
+        *[f"_{column}_text" for column in contract.FLAG_COLUMNS],
+    )
+
+
+def _quoted(column: str) -> Column:
+    return F.concat(F.lit("'"), F.coalesce(F.col(column), F.lit("")), F.lit("'"))
+
+
+def add_reject_checks(frame: DataFrame, checks: list[tuple[str, Column, Column]]) -> DataFrame:
+    """Record the first failing check of each row as (reject_reason, reject_detail).
+
+    A row that an earlier step already rejected keeps that first reason.
+    """
+    reason: Column = F.lit(None).cast("string")
+    detail: Column = F.lit(None).cast("string")
+    for code, failed, message in reversed(checks):
+        hit = F.coalesce(failed, F.lit(False))
+        reason = F.when(hit, F.lit(code)).otherwise(reason)
+        detail = F.when(hit, message).otherwise(detail)
+    if "reject_reason" in frame.columns:
+        already = F.col("reject_reason").isNotNull()
+        reason = F.when(already, F.col("reject_reason")).otherwise(reason)
+        detail = F.when(already, F.col("reject_detail")).otherwise(detail)
+    # Both columns in one projection: each must see the row's previous reason, not the new one.
+    return frame.withColumns({"reject_reason": reason, "reject_detail": detail})

@@ -1,0 +1,71 @@
+"""The lake: parquet datasets under one URI (a local folder, or s3a:// in production).
+
+Writes are staged and then published partition by partition: a run writes every dataset under
+`<lake>/_staging/<run_id>/`, checks it, and only then swaps each as-of partition into place. A
+failed or refused run leaves the published lake exactly as it was, and rerunning a date replaces
+that date only.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pyspark.sql import DataFrame, SparkSession
+
+PARTITION_COLUMN = "as_of_date"
+
+
+class Lake:
+    def __init__(self, spark: SparkSession, uri: str):
+        self.spark = spark
+        self.uri = uri.rstrip("/")
+        jvm = spark.sparkContext._jvm
+        self._Path = jvm.org.apache.hadoop.fs.Path
+        self._fs = self._Path(self.uri).getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+    def path(self, dataset: str) -> str:
+        return f"{self.uri}/{dataset}"
+
+    def staging_path(self, run_id: str, dataset: str | None = None) -> str:
+        base = f"{self.uri}/_staging/{run_id}"
+        return f"{base}/{dataset}" if dataset else base
+
+    def stage(self, frame: DataFrame, run_id: str, dataset: str) -> str:
+        path = self.staging_path(run_id, dataset)
+        frame.write.mode("overwrite").partitionBy(PARTITION_COLUMN).parquet(path)
+        return path
+
+    def read_staged(self, run_id: str, dataset: str) -> DataFrame:
+        return self.spark.read.parquet(self.staging_path(run_id, dataset))
+
+    def publish(self, run_id: str, datasets: list[str], metadata: dict | None = None) -> list[str]:
+        """Swap every staged partition into the lake; return the partitions published."""
+        published = []
+        for dataset in datasets:
+            staged = self._Path(self.staging_path(run_id, dataset))
+            target_root = self._Path(self.path(dataset))
+            self._fs.mkdirs(target_root)
+            for status in self._fs.listStatus(staged):
+                name = status.getPath().getName()
+                if not status.isDirectory() or not name.startswith(f"{PARTITION_COLUMN}="):
+                    continue
+                if metadata is not None:
+                    self._write_text(self._Path(status.getPath(), "_regcalc_run.json"), json.dumps(metadata))
+                target = self._Path(target_root, name)
+                if self._fs.exists(target):
+                    self._fs.delete(target, True)
+                if not self._fs.rename(status.getPath(), target):
+                    raise OSError(f"could not move {status.getPath()} to {target}")
+                published.append(f"{dataset}/{name}")
+        self.discard(run_id)
+        return published
+
+    def discard(self, run_id: str) -> None:
+        self._fs.delete(self._Path(self.staging_path(run_id)), True)
+
+    def _write_text(self, path, text: str) -> None:
+        stream = self._fs.create(path, True)
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
