@@ -131,7 +131,7 @@ def deal_liquidity(
                 params.horizon_days,
             )
         )
-        .transform(lambda frame: liquidity.classify(frame, rules, params))
+        .transform(lambda frame: liquidity.classify(frame, rules))
         .transform(lambda frame: haircut.apply_haircuts(frame, params))
     )
     rejected = F.col("reject_reason").isNotNull()
@@ -140,7 +140,9 @@ def deal_liquidity(
         if column == "run_id":
             return F.lit(run_id).alias(column)
         if column == "raw_record":
-            return F.when(rejected, F.col("_raw_json")).alias(column)
+            return F.when(rejected, ingest.raw_record()).alias(column)
+        if column == "reject_detail":
+            return F.when(rejected, ingest.reject_detail()).alias(column)
         if column in _DERIVED_COLUMNS:
             return F.when(~rejected, F.col(column)).alias(column)
         return F.col(column)
@@ -215,7 +217,7 @@ def run_jobs(
         with progress.stage("jobs: ingest -> enrich -> liquidity -> haircut (one Spark plan), stage"):
             lake.stage(
                 deal_liquidity(
-                    raw_deals, references, params, liquidity.rule_parameters(spark, params), run_id
+                    raw_deals, references, params, liquidity.classification_table(spark, params), run_id
                 ),
                 run_id,
                 DEAL_DATASET,

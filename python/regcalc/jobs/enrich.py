@@ -52,38 +52,9 @@ def enrich(
     checked = add_reject_checks(
         enriched,
         [
-            (
-                "unknown_entity",
-                F.col("reporting_currency").isNull(),
-                F.concat(
-                    F.lit("entity_id: "), F.col("entity_id"), F.lit(" not in entities for this as_of_date")
-                ),
-            ),
-            (
-                "unknown_counterparty",
-                F.col("counterparty_type").isNull(),
-                F.concat(
-                    F.lit("counterparty_id: "),
-                    F.col("counterparty_id"),
-                    F.lit(" not in counterparties for this as_of_date"),
-                ),
-            ),
-            (
-                "unknown_currency",
-                F.col("_deal_rate_to_usd").isNull(),
-                F.concat(
-                    F.lit("currency: "), F.col("currency"), F.lit(" not in fx_rates for this as_of_date")
-                ),
-            ),
-            (
-                "unknown_currency",
-                F.col("_reporting_rate_to_usd").isNull(),
-                F.concat(
-                    F.lit("reporting_currency: "),
-                    F.col("reporting_currency"),
-                    F.lit(" not in fx_rates for this as_of_date"),
-                ),
-            ),
+            ("unknown_entity", F.col("reporting_currency").isNull()),
+            ("unknown_counterparty", F.col("counterparty_type").isNull()),
+            ("unknown_currency", F.col("_deal_rate_to_usd").isNull() | F.col("_reporting_rate_to_usd").isNull()),
         ],
     )
     return checked.drop(

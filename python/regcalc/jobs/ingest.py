@@ -256,10 +256,28 @@ def _as_flag(frame: DataFrame, column: str) -> Column:
     )
 
 
-def validate_deals(raw: DataFrame) -> DataFrame:
-    """Type the contract columns and attach `reject_reason` / `reject_detail` (null when valid).
+RAW_PREFIX = "_raw_"
 
-    Checks that need reference data (unknown entity, counterparty, currency) are added by enrich.
+
+def _raw(column: str) -> Column:
+    """The value as sent, as text (only evaluated for rejected rows: see reject_detail)."""
+    return F.trim(F.col(RAW_PREFIX + column).cast("string"))
+
+
+def _quoted_raw(column: str) -> Column:
+    return F.concat(F.lit("'"), F.coalesce(_raw(column), F.lit("")), F.lit("'"))
+
+
+def _empty(column: str) -> Column:
+    return F.coalesce(F.trim(F.col(column).cast("string")), F.lit("")) == ""
+
+
+def validate_deals(raw: DataFrame) -> DataFrame:
+    """Type the contract columns and attach `reject_reason` (null when valid).
+
+    The values as sent stay available as `_raw_<column>` so that `reject_detail` and the raw
+    record of a rejected row can be built at the end, for rejected rows only. Checks that need
+    reference data (unknown entity, counterparty, currency) are added by enrich.
     """
     typed = raw.select(
         _as_string(raw, "deal_id").alias("deal_id"),
@@ -274,106 +292,99 @@ def validate_deals(raw: DataFrame) -> DataFrame:
         *[_as_flag(raw, column).alias(column) for column in contract.FLAG_COLUMNS],
         _as_double(raw, "collateral_market_value").alias("collateral_market_value"),
         F.col("source_file"),
-        # Keep what the bank sent for rows we cannot use, so a reject can be traced and replayed.
-        F.coalesce(
-            F.col(RAW_RECORD),
-            F.to_json(F.struct(*[_as_string(raw, c).alias(c) for c in contract.DEALS.columns])),
-        ).alias("_raw_json"),
-        _as_string(raw, "as_of_date").alias("_as_of_text"),
-        _as_string(raw, "maturity_date").alias("_maturity_text"),
-        _as_string(raw, "amount").alias("_amount_text"),
-        _as_string(raw, "collateral_market_value").alias("_collateral_text"),
-        *[_as_string(raw, column).alias(f"_{column}_text") for column in contract.FLAG_COLUMNS],
-        F.col(RAW_RECORD).isNotNull().alias("_malformed"),
+        F.col(RAW_RECORD),
+        *[F.col(column).alias(RAW_PREFIX + column) for column in contract.DEALS.columns],
     )
-    checks: list[tuple[str, Column, Column]] = [
-        ("malformed_row", F.col("_malformed"), F.lit("wrong number of fields")),
-        ("missing_field", F.col("deal_id").isNull() | (F.col("deal_id") == ""), F.lit("deal_id: empty")),
-        ("bad_date", F.col("as_of_date").isNull(), F.concat(F.lit("as_of_date: "), _quoted("_as_of_text"))),
-        ("missing_field", F.coalesce(F.col("entity_id"), F.lit("")) == "", F.lit("entity_id: empty")),
-        (
-            "missing_field",
-            F.coalesce(F.col("counterparty_id"), F.lit("")) == "",
-            F.lit("counterparty_id: empty"),
-        ),
-        (
-            "unknown_product_type",
-            ~F.coalesce(F.col("product_type"), F.lit("")).isin(*contract.PRODUCT_TYPES),
-            F.concat(F.lit("product_type: "), _quoted("product_type")),
-        ),
-        (
-            "bad_amount",
-            F.col("amount").isNull(),
-            F.concat(F.lit("amount: "), _quoted("_amount_text"), F.lit(" is not a number")),
-        ),
-        ("negative_amount", F.col("amount") < 0, F.concat(F.lit("amount: "), F.col("_amount_text"))),
-        (
-            "bad_date",
-            F.col("maturity_date").isNull() & (F.coalesce(F.col("_maturity_text"), F.lit("")) != ""),
-            F.concat(F.lit("maturity_date: "), _quoted("_maturity_text")),
-        ),
-        (
-            "maturity_before_as_of",
-            F.col("maturity_date") < F.col("as_of_date"),
-            F.concat(F.lit("maturity_date "), F.col("_maturity_text"), F.lit(" is before as_of_date")),
-        ),
-        (
-            "missing_hqla_class",
-            F.col("product_type").isin(*contract.PRODUCTS_WITH_HQLA_CLASS) & F.col("hqla_class").isNull(),
-            F.concat(F.lit("hqla_class: required for "), F.col("product_type")),
-        ),
-        (
-            "unknown_hqla_class",
-            F.col("hqla_class").isNotNull() & ~F.col("hqla_class").isin(*contract.HQLA_CLASSES),
-            F.concat(F.lit("hqla_class: "), _quoted("hqla_class")),
-        ),
-        *[
-            ("bad_flag", F.col(column).isNull(), F.concat(F.lit(f"{column}: "), _quoted(f"_{column}_text")))
-            for column in contract.FLAG_COLUMNS
-        ],
-        (
-            "bad_amount",
-            F.col("collateral_market_value").isNull()
-            & (F.coalesce(F.col("_collateral_text"), F.lit("")) != ""),
-            F.concat(
-                F.lit("collateral_market_value: "), _quoted("_collateral_text"), F.lit(" is not a number")
-            ),
-        ),
-        (
-            "missing_collateral_value",
-            F.col("product_type").isin(*contract.SECURED_PRODUCTS)
-            & F.col("collateral_market_value").isNull(),
-            F.concat(F.lit("collateral_market_value: required for "), F.col("product_type")),
-        ),
+    checks: list[tuple[str, Column]] = [
+        ("malformed_row", F.col(RAW_RECORD).isNotNull()),
+        ("missing_field", _empty("deal_id") | _empty("entity_id") | _empty("counterparty_id")),
+        ("bad_date", F.col("as_of_date").isNull() | (F.col("maturity_date").isNull() & ~_empty(
+            RAW_PREFIX + "maturity_date"))),
+        ("unknown_product_type", ~F.coalesce(F.col("product_type"), F.lit("")).isin(*contract.PRODUCT_TYPES)),
+        ("bad_amount", F.col("amount").isNull() | (
+            F.col("collateral_market_value").isNull() & ~_empty(RAW_PREFIX + "collateral_market_value"))),
+        ("negative_amount", F.col("amount") < 0),
+        ("maturity_before_as_of", F.col("maturity_date") < F.col("as_of_date")),
+        ("missing_hqla_class",
+         F.col("product_type").isin(*contract.PRODUCTS_WITH_HQLA_CLASS) & F.col("hqla_class").isNull()),
+        ("unknown_hqla_class", F.col("hqla_class").isNotNull() & ~F.col("hqla_class").isin(*contract.HQLA_CLASSES)),
+        ("bad_flag", F.greatest(*[F.col(column).isNull() for column in contract.FLAG_COLUMNS])),
+        ("missing_collateral_value",
+         F.col("product_type").isin(*contract.SECURED_PRODUCTS) & F.col("collateral_market_value").isNull()),
     ]
-    return add_reject_checks(typed, checks).drop(
-        "_as_of_text",
-        "_maturity_text",
-        "_amount_text",
-        "_collateral_text",
-        "_malformed",
-        *[f"_{column}_text" for column in contract.FLAG_COLUMNS],
+    return add_reject_checks(typed, checks)
+
+
+def add_reject_checks(frame: DataFrame, checks: list[tuple[str, Column]]) -> DataFrame:
+    """Record the code of the first failing check as `reject_reason`; an earlier reason wins."""
+    reason: Column = F.lit(None).cast("string")
+    for code, failed in reversed(checks):
+        reason = F.when(F.coalesce(failed, F.lit(False)), F.lit(code)).otherwise(reason)
+    if "reject_reason" in frame.columns:
+        reason = F.coalesce(F.col("reject_reason"), reason)
+    return frame.withColumn("reject_reason", reason)
+
+
+def _listed(parts: list[tuple[Column, Column]]) -> Column:
+    """'a, b' of the messages whose condition holds."""
+    return F.concat_ws(", ", *[F.when(condition, message) for condition, message in parts])
+
+
+def reject_detail() -> Column:
+    """The field and value behind `reject_reason`, computed only for rejected rows."""
+    reason = F.col("reject_reason")
+    details = {
+        "malformed_row": F.lit("wrong number of fields"),
+        "missing_field": F.concat(
+            _listed([(_empty(c), F.lit(c)) for c in ("deal_id", "entity_id", "counterparty_id")]), F.lit(": empty")
+        ),
+        "bad_date": F.when(F.col("as_of_date").isNull(), F.concat(F.lit("as_of_date: "), _quoted_raw("as_of_date")))
+        .otherwise(F.concat(F.lit("maturity_date: "), _quoted_raw("maturity_date"))),
+        "unknown_product_type": F.concat(F.lit("product_type: "), _quoted_raw("product_type")),
+        "bad_amount": F.when(F.col("amount").isNull(), F.concat(F.lit("amount: "), _quoted_raw("amount")))
+        .otherwise(F.concat(F.lit("collateral_market_value: "), _quoted_raw("collateral_market_value"))),
+        "negative_amount": F.concat(F.lit("amount: "), _raw("amount")),
+        "maturity_before_as_of": F.concat(
+            F.lit("maturity_date "), _raw("maturity_date"), F.lit(" is before as_of_date "), _raw("as_of_date")
+        ),
+        "missing_hqla_class": F.concat(F.lit("hqla_class: required for "), F.col("product_type")),
+        "unknown_hqla_class": F.concat(F.lit("hqla_class: "), _quoted_raw("hqla_class")),
+        "bad_flag": _listed([
+            (F.col(c).isNull(), F.concat(F.lit(f"{c}: "), _quoted_raw(c))) for c in contract.FLAG_COLUMNS
+        ]),
+        "missing_collateral_value": F.concat(
+            F.lit("collateral_market_value: required for "), F.col("product_type")
+        ),
+        "unknown_entity": F.concat(F.lit("entity_id: "), F.col("entity_id"), F.lit(" not in entities for this date")),
+        "unknown_counterparty": F.concat(
+            F.lit("counterparty_id: "), F.col("counterparty_id"), F.lit(" not in counterparties for this date")
+        ),
+        "unknown_currency": F.when(
+            F.col("fx_rate").isNull() & F.col("reporting_currency").isNotNull(),
+            F.concat(F.lit("currency "), F.col("currency"), F.lit(" or reporting currency "),
+                     F.col("reporting_currency"), F.lit(" not in fx_rates for this date")),
+        ),
+        "unclassified": F.concat(
+            F.lit("no classification rule matches product_type "), F.coalesce(F.col("product_type"), F.lit("")),
+            F.lit(" / counterparty_type "), F.coalesce(F.col("counterparty_type"), F.lit("")),
+        ),
+    }
+    detail: Column = F.lit(None).cast("string")
+    for code, message in details.items():
+        detail = F.when(reason == code, message).otherwise(detail)
+    return detail
+
+
+def raw_record() -> Column:
+    """The row as sent: the raw CSV line if it could not be split, else its fields as JSON."""
+    return F.coalesce(
+        F.col(RAW_RECORD),
+        F.to_json(F.struct(*[_raw(column).alias(column) for column in contract.DEALS.columns])),
     )
 
 
-def _quoted(column: str) -> Column:
-    return F.concat(F.lit("'"), F.coalesce(F.col(column), F.lit("")), F.lit("'"))
-
-
-def add_reject_checks(frame: DataFrame, checks: list[tuple[str, Column, Column]]) -> DataFrame:
-    """Record the first failing check of each row as (reject_reason, reject_detail).
-
-    A row that an earlier step already rejected keeps that first reason.
-    """
-    reason: Column = F.lit(None).cast("string")
-    detail: Column = F.lit(None).cast("string")
-    for code, failed, message in reversed(checks):
-        hit = F.coalesce(failed, F.lit(False))
-        reason = F.when(hit, F.lit(code)).otherwise(reason)
-        detail = F.when(hit, message).otherwise(detail)
-    if "reject_reason" in frame.columns:
-        already = F.col("reject_reason").isNotNull()
-        reason = F.when(already, F.col("reject_reason")).otherwise(reason)
-        detail = F.when(already, F.col("reject_detail")).otherwise(detail)
-    # Both columns in one projection: each must see the row's previous reason, not the new one.
-    return frame.withColumns({"reject_reason": reason, "reject_detail": detail})
+REJECT_REASONS = (
+    "malformed_row", "missing_field", "bad_date", "unknown_product_type", "bad_amount", "negative_amount",
+    "maturity_before_as_of", "missing_hqla_class", "unknown_hqla_class", "bad_flag", "missing_collateral_value",
+    "unknown_entity", "unknown_counterparty", "unknown_currency", "unclassified",
+)

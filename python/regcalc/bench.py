@@ -1,0 +1,218 @@
+"""`make bench`: time the pipeline on a generated bank and compare with one in-process SQL engine.
+
+Prints, per stage, rows, seconds and rows/s; the peak memory of the Python process and of the
+Spark JVM; the output sizes; and the DuckDB baseline that computes the same LCR from the same
+input in one query (the yardstick of the performance targets). The LCRs of both are compared,
+so the baseline is known to do the same work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import time
+from pathlib import Path
+
+from regcalc import contract
+from regcalc.params import RULE_BOOLEAN_COLUMNS, Parameters, load_parameters
+from regcalc.progress import Progress, StageTiming
+from regcalc.settings import PROJECT_DIR, Settings
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def duckdb_lcr_sql(input_dir: Path, params: Parameters) -> str:
+    """The whole LCR (classification, haircuts, unwind, caps, inflow cap) as one DuckDB query."""
+    rule_cases = []
+    for rule in params.rules:
+        tests = []
+        for column, values in rule.conditions.items():
+            if column in RULE_BOOLEAN_COLUMNS:
+                tests.append(f"coalesce({column}, false) in ({', '.join(values)})")
+            else:
+                tests.append(f"{column} in ({', '.join(_sql_literal(v) for v in values)})")
+        rule_cases.append(f"when {' and '.join(tests) or 'true'} then {_sql_literal(rule.category_code)}")
+    categories = ", ".join(
+        f"({_sql_literal(c.code)}, {_sql_literal(c.section)}, {_sql_literal(c.hqla_level or '')}, {c.weight})"
+        for c in params.categories.values()
+    )
+    collateral = ", ".join(
+        f"({_sql_literal(hqla_class)}, {_sql_literal(category.hqla_level)}, {category.weight})"
+        for hqla_class in contract.HQLA_CLASSES
+        if (category := params.haircut_for_class(hqla_class)) is not None
+    )
+    deals = input_dir / "deals"
+    deals_source = (
+        f"read_parquet('{deals}/*.parquet')" if any(deals.glob("*.parquet")) else f"read_csv('{deals}/*.csv')"
+    )
+    caps = params.caps
+    c15, c40 = caps["L2B_CAP"], caps["L2_CAP"]
+    return f"""
+with deals as (select * from {deals_source}),
+entities as (select * from read_csv('{input_dir}/entities.csv')),
+counterparties as (select * from read_csv('{input_dir}/counterparties.csv')),
+fx as (select * from read_csv('{input_dir}/fx_rates.csv')),
+categories(category_code, section, level, weight) as (values {categories}),
+collateral(hqla_class, level, weight) as (values {collateral}),
+enriched as (
+    select d.*, e.reporting_currency, c.counterparty_type, e.country = c.country as is_domestic,
+        dfx.rate_to_usd / rfx.rate_to_usd as fx_rate,
+        case when d.maturity_date is null then 'open'
+             when d.maturity_date - d.as_of_date <= {params.horizon_days} then 'within_30d'
+             else 'beyond_30d' end as maturity_bucket
+    from deals d
+    join entities e on e.as_of_date = d.as_of_date and e.entity_id = d.entity_id
+    join counterparties c on c.as_of_date = d.as_of_date and c.counterparty_id = d.counterparty_id
+    join fx dfx on dfx.as_of_date = d.as_of_date and dfx.currency = d.currency
+    join fx rfx on rfx.as_of_date = d.as_of_date and rfx.currency = e.reporting_currency
+),
+classified as (
+    select enriched.*, case {' '.join(rule_cases)} end as category_code from enriched
+),
+weighted as (
+    select k.entity_id, k.as_of_date, cat.section, cat.level,
+        k.amount * k.fx_rate * cat.weight as weighted,
+        case when k.product_type in ('repo', 'reverse_repo') and k.maturity_bucket <> 'beyond_30d'
+             and col.level is not null then true else false end as unwinds,
+        k.product_type, k.amount * k.fx_rate as amount_rep,
+        k.collateral_market_value * k.fx_rate * coalesce(col.weight, 0) as collateral_value,
+        col.level as collateral_level, coalesce(k.is_encumbered, false) as is_encumbered
+    from classified k
+    join categories cat on cat.category_code = k.category_code
+    left join collateral col on col.hqla_class = k.hqla_class
+),
+unwound as (
+    select *,
+        case when not unwinds then 0
+             when product_type = 'repo' then -amount_rep + (case when collateral_level = 'L1' then collateral_value else 0 end)
+             else amount_rep - (case when collateral_level = 'L1' and not is_encumbered then collateral_value else 0 end)
+        end as u1,
+        case when not unwinds or collateral_level <> 'L2A' then 0
+             when product_type = 'repo' then collateral_value
+             when is_encumbered then 0 else -collateral_value end as u2a,
+        case when not unwinds or collateral_level <> 'L2B' then 0
+             when product_type = 'repo' then collateral_value
+             when is_encumbered then 0 else -collateral_value end as u2b
+    from weighted
+),
+components as (
+    select entity_id, as_of_date,
+        sum(case when section = 'hqla' and level = 'L1' then weighted else 0 end) as l1,
+        sum(case when section = 'hqla' and level = 'L2A' then weighted else 0 end) as l2a,
+        sum(case when section = 'hqla' and level = 'L2B' then weighted else 0 end) as l2b,
+        sum(u1) as u1, sum(u2a) as u2a, sum(u2b) as u2b,
+        sum(case when section = 'outflow' then weighted else 0 end) as outflows,
+        sum(case when section = 'inflow' then weighted else 0 end) as inflows
+    from unwound group by entity_id, as_of_date
+),
+caps as (
+    select *, greatest(l2b + u2b - {c15 / (1 - c15)} * (l1 + u1 + l2a + u2a),
+                       l2b + u2b - {c15 / (1 - c40)} * (l1 + u1), 0) as adj15
+    from components
+),
+final as (
+    select *, greatest(l2a + u2a + l2b + u2b - adj15 - {c40 / (1 - c40)} * (l1 + u1), 0) as adj40
+    from caps
+)
+select entity_id, as_of_date,
+    (l1 + l2a + l2b - adj15 - adj40)
+        / (outflows - least(inflows, {caps["INFLOW_CAP"]} * outflows)) as lcr
+from final order by as_of_date, entity_id
+"""
+
+
+def _peak_memory_mb(spark) -> dict[str, float]:
+    python_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    jvm_pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+    jvm_peak = 0.0
+    with open(f"/proc/{jvm_pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                jvm_peak = int(line.split()[1]) / 1024
+    return {"python": python_peak, "jvm": jvm_peak}
+
+
+def _size_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6 if path.exists() else 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="regcalc-bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--deals", type=int, default=1_000_000, help="deals to generate (default 1M)")
+    parser.add_argument("--dates", type=int, default=1, help="as-of dates (default 1)")
+    parser.add_argument("--out", type=Path, default=PROJECT_DIR / "bench-out", help="work folder")
+    parser.add_argument("--keep-input", action="store_true", help="reuse a generated input of the same size")
+    args = parser.parse_args(argv)
+
+    work = args.out
+    input_dir = work / f"input-{args.deals}-{args.dates}"
+    os.environ["REGCALC_HOME"] = str(work / "home")
+    os.environ["REGCALC_SCHEMA"] = "bench"
+    settings = Settings.from_env(lake=str(work / "lake"))
+    shutil.rmtree(work / "lake", ignore_errors=True)
+
+    from regcalc.dbt import invoke_dbt
+    from regcalc.generate import generate_bank
+    from regcalc.pipeline import run_jobs
+    from regcalc.session import get_spark
+
+    progress = Progress()
+    with progress.stage("spark session start") as timing:
+        spark = get_spark(settings)
+    if not (args.keep_input and input_dir.exists()):
+        shutil.rmtree(input_dir, ignore_errors=True)
+        with progress.stage(f"generate {args.deals:,} deals (parquet)") as timing:
+            generate_bank(spark, input_dir, deals=args.deals, entities=3, dates=args.dates, fmt="parquet")
+            timing.rows = args.deals
+    run_start = time.perf_counter()
+    report = run_jobs(spark, settings.lake, input_dir, max_reject_rate=0.0, progress=progress)
+    for timing in progress.timings:
+        if timing.name.startswith("jobs") or timing.name.startswith("check"):
+            timing.rows = report.total_accepted
+    with progress.stage("dbt build") as timing:
+        invoke_dbt(["build"], settings)
+        timing.rows = report.total_accepted
+    run_seconds = time.perf_counter() - run_start
+    progress.timings.append(StageTiming("regcalc run total (jobs + dbt build)", run_seconds, report.total_accepted))
+    spark_lcr = {
+        (row["entity_id"], row["as_of_date"]): row["lcr"]
+        for row in spark.table("bench.fct_lcr").select("entity_id", "as_of_date", "lcr").collect()
+    }
+    memory = _peak_memory_mb(spark)
+
+    import duckdb
+
+    params = load_parameters()
+    with progress.stage("baseline: DuckDB, same LCR in one query") as timing:
+        connection = duckdb.connect()
+        baseline = connection.execute(duckdb_lcr_sql(input_dir, params)).fetchall()
+        timing.rows = args.deals
+    mismatches = [
+        (entity, day, lcr, spark_lcr.get((entity, day)))
+        for entity, day, lcr in baseline
+        if spark_lcr.get((entity, day)) is None or abs(spark_lcr[(entity, day)] - lcr) > 1e-5
+    ]
+
+    print("\nregcalc benchmark")
+    print(f"{'stage':58} {'rows':>12} {'seconds':>9} {'rows/s':>12}")
+    for timing in progress.timings:
+        rows = f"{timing.rows:,}" if timing.rows else ""
+        rate = f"{timing.rows / timing.seconds:,.0f}" if timing.rows and timing.seconds else ""
+        print(f"{timing.name[:58]:58} {rows:>12} {timing.seconds:9.1f} {rate:>12}")
+    baseline_seconds = progress.timings[-1].seconds
+    jobs_seconds = sum(t.seconds for t in progress.timings if t.name.startswith(("jobs", "check", "publish")))
+    print(f"\npeak memory: python {memory['python']:,.0f} MB, spark jvm {memory['jvm']:,.0f} MB")
+    print(f"input {_size_mb(input_dir):,.0f} MB; lake {_size_mb(work / 'lake'):,.0f} MB; "
+          f"warehouse {_size_mb(work / 'home' / 'spark-warehouse'):,.0f} MB")
+    print(f"spark deal-level stage / baseline: {jobs_seconds / baseline_seconds:.1f}x (target <= 3x)")
+    print(f"whole regcalc run / baseline:      {run_seconds / baseline_seconds:.1f}x (target <= 10x)")
+    print("LCR of baseline and pipeline: " + ("identical" if not mismatches else f"DIFFER: {mismatches[:5]}"))
+    return 1 if mismatches else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
