@@ -160,7 +160,7 @@ FX_PROBLEMS = ["fx_rates.csv:3: column rate_to_usd: 'abc' is not a number"]
 
 
 def test_bad_reference_rows_are_listed_by_file_line_and_column(spark, tmp_path):
-    """Each reference file's problems come in one error, with exact file:line: column."""
+    """Every reference problem of every file comes in one error, with exact file:line: column."""
     source = copy_case("rejects", tmp_path / "input")
     _break_reference_rows(source)
     lake = tmp_path / "lake"
@@ -168,26 +168,11 @@ def test_bad_reference_rows_are_listed_by_file_line_and_column(spark, tmp_path):
     with pytest.raises(InputContractError) as caught:
         run_jobs(spark, str(lake), source)
     assert str(caught.value) == (
-        "counterparties: 2 problem(s) in reference data; fix them and rerun:\n  "
-        + "\n  ".join(COUNTERPARTY_PROBLEMS)
-    )
-    assert not lake.exists()
-
-    # With counterparties fixed, the FX problem is reported the same way.
-    shutil.copyfile(CASES_DIR / "rejects" / "counterparties.csv", source / "counterparties.csv")
-    with pytest.raises(InputContractError) as caught:
-        run_jobs(spark, str(lake), source)
-    assert str(caught.value) == (
-        "fx_rates: 1 problem(s) in reference data; fix them and rerun:\n  " + "\n  ".join(FX_PROBLEMS)
+        "reference data: 3 problem(s); fix them and rerun:\n  " + "\n  ".join(COUNTERPARTY_PROBLEMS + FX_PROBLEMS)
     )
     assert not lake.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_jobs raises on the first reference dataset with problems, so problems in later "
-    "reference files (fx_rates) are only reported after a rerun; ingest promises every problem listed",
-)
 def test_bad_reference_rows_in_several_files_are_listed_in_one_error(spark, tmp_path):
     source = copy_case("rejects", tmp_path / "input")
     _break_reference_rows(source)
@@ -341,11 +326,6 @@ def test_rejected_rows_keep_raw_record_as_sent(rejected_rows):
     assert rejected_rows["X01"]["reject_detail"] == "product_type: 'swap'"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest builds the JSON raw_record of a rejected row from trimmed values (F.trim), so "
-    "' swap ' is kept as 'swap': raw_record is not the value the bank sent",
-)
 def test_rejected_row_raw_record_keeps_surrounding_spaces(rejected_rows):
     text, reason = PADDED_INPUT
     row = rejected_rows["X06"]
@@ -353,11 +333,6 @@ def test_rejected_row_raw_record_keeps_surrounding_spaces(rejected_rows):
     assert _non_empty(json.loads(row["raw_record"])) == _expected_raw_record(text, reason)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a deal with an unreadable as_of_date is published to as_of_date=__HIVE_DEFAULT_PARTITION__, "
-    "which Lake.publish replaces wholesale: a run for another date deletes earlier runs' rejects",
-)
 def test_run_for_another_date_keeps_earlier_rejects_with_unreadable_as_of_date(spark, reject_run):
     """The rows a run published stay as they were when a later run covers other dates only."""
     lake = reject_run["lake"]
@@ -374,12 +349,6 @@ def test_run_for_another_date_keeps_earlier_rejects_with_unreadable_as_of_date(s
     assert [row for row in deal_rows(spark, lake) if row["run_id"] == earlier_id] == earlier_rows
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Py4JJavaError,
-    reason="read_deals reads deals.csv with a positional schema and enforceSchema=False: an extra column "
-    "(allowed by check_columns) fails the Spark job instead of being ignored",
-)
 def test_deals_with_an_extra_column_are_read_by_name(spark, tmp_path):
     """check_columns says extra columns are allowed: a trailing one changes nothing."""
     source = copy_case("rejects", tmp_path / "input")
@@ -444,7 +413,8 @@ def test_cli_run_over_reject_threshold_publishes_nothing(spark, tmp_path, capsys
     argv = ["run", "--input", str(source), "--lake", str(lake), "--skip-dbt", "--max-reject-rate", "0.01"]
     assert main(argv) == 1
     err = capsys.readouterr().err
-    assert err.startswith(
+    error = err[err.index("regcalc run: error:") :]  # after the progress lines
+    assert error.startswith(
         "regcalc run: error: 8 of 10 deals rejected (80.00%) > --max-reject-rate 1.00%; "
         "nothing was published.\n"
     )

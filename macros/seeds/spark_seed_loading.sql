@@ -56,9 +56,7 @@
   {%- elif value is number and value.is_finite() -%}
     {{ value }}
   {%- else -%}
-    {#- Backslash first (Spark unescapes string literals), then the quote. '$' becomes \u0024
-        because Spark substitutes ${...} variables (e.g. ${env:HOME}) in the SQL text before
-        parsing, even inside string literals. Dates/timestamps also take this path and are cast. -#}
-    '{{ value | string | replace('\\', '\\\\') | replace("'", "\\'") | replace('$', '\\u0024') }}'
+    {#- Escaped by the project's one string-literal macro (dates/timestamps too, then cast). -#}
+    {{ regcalc.string_literal(value) }}
   {%- endif -%}
 {%- endmacro %}

@@ -1,34 +1,39 @@
--- LCR components per entity and as-of date: HQLA by level after haircuts, the unwind of
+-- LCR components per scenario, entity and as-of date: HQLA by level after haircuts, the unwind of
 -- short-dated secured transactions, and the weighted outflows and inflows.
-with deals as (
+with categories as (
 
-    select * from {{ ref('int_deal_liquidity') }}
+    select * from {{ ref('int_lcr_category_totals__adjusted') }}
 
 ),
 
 aggregated as (
 
     select
-        deals.entity_id,
-        deals.as_of_date,
-        deals.reporting_currency,
-        sum(case when deals.lcr_section = 'hqla' and deals.hqla_level = 'L1' then deals.weighted_amount else 0 end)
-            as hqla_level1,
-        sum(case when deals.lcr_section = 'hqla' and deals.hqla_level = 'L2A' then deals.weighted_amount else 0 end)
-            as hqla_level2a,
-        sum(case when deals.lcr_section = 'hqla' and deals.hqla_level = 'L2B' then deals.weighted_amount else 0 end)
-            as hqla_level2b,
-        sum(deals.unwind_level1) as unwind_level1,
-        sum(deals.unwind_level2a) as unwind_level2a,
-        sum(deals.unwind_level2b) as unwind_level2b,
-        sum(case when deals.lcr_section = 'outflow' then deals.weighted_amount else 0 end) as total_outflows,
-        sum(case when deals.lcr_section = 'inflow' then deals.weighted_amount else 0 end) as total_inflows,
-        count(*) as deal_count
-    from deals
+        categories.scenario,
+        categories.as_of_date,
+        categories.entity_id,
+        categories.reporting_currency,
+        sum(case when categories.lcr_section = 'hqla' and categories.hqla_level = 'L1'
+            then categories.weighted_amount else 0 end) as hqla_level1,
+        sum(case when categories.lcr_section = 'hqla' and categories.hqla_level = 'L2A'
+            then categories.weighted_amount else 0 end) as hqla_level2a,
+        sum(case when categories.lcr_section = 'hqla' and categories.hqla_level = 'L2B'
+            then categories.weighted_amount else 0 end) as hqla_level2b,
+        sum(categories.unwind_level1) as unwind_level1,
+        sum(categories.unwind_level2a) as unwind_level2a,
+        sum(categories.unwind_level2b) as unwind_level2b,
+        sum(case when categories.lcr_section = 'outflow' then categories.weighted_amount else 0 end)
+            as total_outflows,
+        sum(case when categories.lcr_section = 'inflow' then categories.weighted_amount else 0 end)
+            as total_inflows,
+        sum(categories.deal_count) as deal_count,
+        sum(categories.adjusted_deal_count) as adjusted_deal_count
+    from categories
     group by
-        deals.entity_id,
-        deals.as_of_date,
-        deals.reporting_currency
+        categories.scenario,
+        categories.as_of_date,
+        categories.entity_id,
+        categories.reporting_currency
 
 )
 

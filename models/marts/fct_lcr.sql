@@ -1,7 +1,7 @@
--- The Liquidity Coverage Ratio per entity and as-of date (BCBS 238 para 22, 69 and Annex 1).
+-- The Liquidity Coverage Ratio per scenario, entity and as-of date (BCBS 238 para 22, 69, Annex 1).
 with components as (
 
-    select * from {{ ref('int_lcr_components') }}
+    select * from {{ ref('int_lcr_components__adjusted') }}
 
 ),
 
@@ -72,6 +72,7 @@ ratio as (
 final as (
 
     select
+        ratio.scenario,
         ratio.entity_id,
         ratio.as_of_date,
         ratio.reporting_currency,
@@ -92,7 +93,10 @@ final as (
         ratio.adj_15_cap > 0 as l2b_cap_binds,
         ratio.adj_40_cap > 0 as l2_cap_binds,
         ratio.total_inflows > ratio.inflow_cap * ratio.total_outflows as inflow_cap_binds,
-        ratio.deal_count
+        ratio.deal_count,
+        ratio.adjusted_deal_count,
+        ratio.is_adjusted as has_component_adjustments,
+        ratio.adjustment_rule_ids as component_adjustment_rule_ids
     from ratio
 
 )

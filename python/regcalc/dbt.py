@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
 from regcalc.settings import PROFILES_DIR, PROJECT_DIR, RegcalcError, Settings
 
@@ -16,15 +17,20 @@ def dbt_vars(settings: Settings, extra: dict | None = None) -> dict:
     return {"lake_uri": settings.lake, **(extra or {})}
 
 
-def invoke_dbt(command: Sequence[str], settings: Settings, extra_vars: dict | None = None):
-    """Run one dbt command (e.g. ["build"]) against the project; raise DbtError on failure."""
+def invoke_dbt(
+    command: Sequence[str], settings: Settings, extra_vars: dict | None = None, project_dir: Path = PROJECT_DIR
+):
+    """Run one dbt command (e.g. ["build"]) against the project; raise DbtError on failure.
+
+    `project_dir` lets tests build a copy of the project with their own rule seeds.
+    """
     from dbt.cli.main import dbtRunner  # imported late: dbt's import is slow and not always needed
 
     settings.export()
     args = [
         *command,
         "--project-dir",
-        str(PROJECT_DIR),
+        str(project_dir),
         "--profiles-dir",
         str(PROFILES_DIR),
         "--target",

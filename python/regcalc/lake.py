@@ -13,6 +13,7 @@ import json
 from pyspark.sql import DataFrame, SparkSession
 
 PARTITION_COLUMN = "as_of_date"
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # where Spark writes rows whose partition value is null
 
 
 class Lake:
@@ -38,8 +39,14 @@ class Lake:
     def read_staged(self, run_id: str, dataset: str) -> DataFrame:
         return self.spark.read.parquet(self.staging_path(run_id, dataset))
 
-    def publish(self, run_id: str, datasets: list[str], metadata: dict | None = None) -> list[str]:
-        """Swap every staged partition into the lake; return the partitions published."""
+    def publish(
+        self, run_id: str, datasets: list[str], metadata: dict | None = None, replace_undated: bool = True
+    ) -> list[str]:
+        """Swap every staged partition into the lake; return the partitions published.
+
+        Rows whose as_of_date could not be read sit in Spark's null partition; it is replaced only
+        when `replace_undated` (a run over every date), else the published one is kept.
+        """
         published = []
         for dataset in datasets:
             staged = self._Path(self.staging_path(run_id, dataset))
@@ -48,6 +55,8 @@ class Lake:
             for status in self._fs.listStatus(staged):
                 name = status.getPath().getName()
                 if not status.isDirectory() or not name.startswith(f"{PARTITION_COLUMN}="):
+                    continue
+                if name == f"{PARTITION_COLUMN}={NULL_PARTITION}" and not replace_undated:
                     continue
                 if metadata is not None:
                     self._write_text(self._Path(status.getPath(), "_regcalc_run.json"), json.dumps(metadata))
@@ -62,6 +71,9 @@ class Lake:
 
     def discard(self, run_id: str) -> None:
         self._fs.delete(self._Path(self.staging_path(run_id)), True)
+        staging_root = self._Path(f"{self.uri}/_staging")
+        if self._fs.exists(staging_root) and not self._fs.listStatus(staging_root):
+            self._fs.delete(staging_root, False)
 
     def _write_text(self, path, text: str) -> None:
         stream = self._fs.create(path, True)

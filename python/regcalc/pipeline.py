@@ -203,15 +203,13 @@ def run_jobs(
 
     sources = {dataset.name: ingest.locate(input_dir, dataset) for dataset in contract.ALL_DATASETS}
     with progress.stage("ingest: check contract and reference data"):
-        for source in sources.values():
-            ingest.check_columns(spark, source)
-        for dataset in contract.REFERENCE_DATASETS:
-            ingest.validate_reference(spark, sources[dataset.name])
+        headers = {name: ingest.check_columns(spark, source) for name, source in sources.items()}
+        ingest.validate_references(spark, [sources[dataset.name] for dataset in contract.REFERENCE_DATASETS])
     references = {
         dataset.name: _reference_for_dates(ingest.read_reference(spark, sources[dataset.name]), as_of_dates)
         for dataset in contract.REFERENCE_DATASETS
     }
-    raw_deals = _deals_for_dates(ingest.read_deals(spark, sources["deals"]), as_of_dates)
+    raw_deals = _deals_for_dates(ingest.read_deals(spark, sources["deals"], headers["deals"]), as_of_dates)
 
     try:
         with progress.stage("jobs: ingest -> enrich -> liquidity -> haircut (one Spark plan), stage"):
@@ -262,7 +260,11 @@ def run_jobs(
                 "rows_rejected": report.rejected,
                 "written_at": datetime.now(UTC).isoformat(),
             }
-            report.published = lake.publish(run_id, [DEAL_DATASET, *references], metadata)
+            # A deal whose as_of_date cannot be read belongs to no date: only a run over every date
+            # replaces those rejects, so rerunning one date keeps the others' (see Lake.publish).
+            report.published = lake.publish(
+                run_id, [DEAL_DATASET, *references], metadata, replace_undated=not as_of_dates
+            )
     except BaseException:
         lake.discard(run_id)
         raise

@@ -17,14 +17,14 @@ class StageTiming:
 
 @dataclass
 class Progress:
-    stream: object = sys.stderr
+    stream: object = None  # None: sys.stderr at the time of printing
     quiet: bool = False
     timings: list[StageTiming] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
     def info(self, message: str) -> None:
         if not self.quiet:
-            print(f"[{time.perf_counter() - self.started:7.1f}s] {message}", file=self.stream, flush=True)
+            print(f"[{time.perf_counter() - self.started:7.1f}s] {message}", file=self.stream or sys.stderr, flush=True)
 
     @contextmanager
     def stage(self, name: str):

@@ -1,5 +1,6 @@
--- Every row the jobs wrote is either a valid deal in int_deal_liquidity (and counted in fct_lcr)
--- or a reject: per as-of date, lake rows = deal-level rows + rejects = fct_lcr deal_count + rejects.
+-- Every row the jobs wrote is either a valid deal in int_deal_liquidity (and counted in the base
+-- scenario of fct_lcr) or a reject: per as-of date, lake rows = deal rows + rejects, and
+-- deal rows = fct_lcr deal_count.
 with lake as (
 
     select as_of_date, count(*) as lake_rows
@@ -28,6 +29,7 @@ lcr as (
 
     select as_of_date, sum(deal_count) as lcr_deals
     from {{ ref('fct_lcr') }}
+    where scenario = 'base'
     group by as_of_date
 
 ),

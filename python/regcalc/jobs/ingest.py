@@ -61,16 +61,27 @@ def _csv_files(source: InputFile) -> list[Path]:
     return sorted(source.path.glob("*.csv")) if source.path.is_dir() else [source.path]
 
 
-def check_columns(spark: SparkSession, source: InputFile) -> None:
-    """Fail fast, naming file and columns, when a file lacks contract columns."""
+def check_columns(spark: SparkSession, source: InputFile) -> list[str]:
+    """Fail fast, naming file and columns, when a file lacks contract columns; return the header.
+
+    Extra columns are allowed and columns may come in any order, but every part file of a
+    dataset must have the same header.
+    """
     if source.fmt == "csv":
+        headers = {}
         for path in _csv_files(source):
             with path.open(newline="", encoding="utf-8") as handle:
-                header = next(csv.reader(handle), [])
-            _compare_columns(path, [name.strip() for name in header], source.dataset)
-    else:
-        names = spark.read.parquet(str(source.path)).columns
-        _compare_columns(source.path, names, source.dataset)
+                header = [name.strip() for name in next(csv.reader(handle), [])]
+            _compare_columns(path, header, source.dataset)
+            headers[path] = header
+        first_path, first = next(iter(headers.items()))
+        for path, header in headers.items():
+            if header != first:
+                raise InputContractError(f"{path}: header differs from {first_path}; all part files need one header")
+        return first
+    names = spark.read.parquet(str(source.path)).columns
+    _compare_columns(source.path, names, source.dataset)
+    return names
 
 
 def _compare_columns(path: Path, found: list[str], dataset: contract.Dataset) -> None:
@@ -158,8 +169,8 @@ def _reference_rows(spark: SparkSession, source: InputFile):
             yield source.path.name, index, {k: ("" if v is None else v) for k, v in row.asDict().items()}
 
 
-def validate_reference(spark: SparkSession, source: InputFile, max_errors: int = 50) -> None:
-    """Check every reference row; raise one error listing every problem (file:line: column)."""
+def reference_problems(spark: SparkSession, source: InputFile) -> list[str]:
+    """Every problem of one reference dataset, as `file:line: column ...`."""
     dataset = source.dataset
     errors: list[str] = []
     seen: dict[tuple, int] = {}
@@ -175,13 +186,17 @@ def validate_reference(spark: SparkSession, source: InputFile, max_errors: int =
         if key in seen:
             errors.append(f"{file_name}:{line}: duplicate key {key} (first on line {seen[key]})")
         seen.setdefault(key, line)
+    return errors
+
+
+def validate_references(spark: SparkSession, sources: list[InputFile], max_errors: int = 50) -> None:
+    """Check every reference dataset; raise one error listing every problem of all of them."""
+    errors = [error for source in sources for error in reference_problems(spark, source)]
     if errors:
         shown = errors[:max_errors]
         more = f"\n  ... and {len(errors) - max_errors} more" if len(errors) > max_errors else ""
         raise InputContractError(
-            f"{dataset.name}: {len(errors)} problem(s) in reference data; fix them and rerun:\n  "
-            + "\n  ".join(shown)
-            + more
+            f"reference data: {len(errors)} problem(s); fix them and rerun:\n  " + "\n  ".join(shown) + more
         )
 
 
@@ -207,14 +222,13 @@ def read_reference(spark: SparkSession, source: InputFile) -> DataFrame:
 RAW_RECORD = "raw_record"
 
 
-def read_deals(spark: SparkSession, source: InputFile) -> DataFrame:
+def read_deals(spark: SparkSession, source: InputFile, header: list[str]) -> DataFrame:
     """Deals as read, plus `source_file` and, for CSV lines with the wrong field count, `raw_record`."""
     if source.fmt == "csv":
-        # Every contract column as a string: typing happens in validate_deals so that a bad value
-        # becomes a reject with its reason instead of a silent null.
+        # Every column of the file's header as a string, by name: typing happens in validate_deals
+        # so that a bad value becomes a reject with its reason instead of a silent null.
         schema = T.StructType(
-            [T.StructField(column, T.StringType()) for column in contract.DEALS.columns]
-            + [T.StructField(RAW_RECORD, T.StringType())]
+            [T.StructField(column, T.StringType()) for column in header] + [T.StructField(RAW_RECORD, T.StringType())]
         )
         frame = spark.read.csv(
             [str(p) for p in _csv_files(source)],
@@ -222,8 +236,7 @@ def read_deals(spark: SparkSession, source: InputFile) -> DataFrame:
             schema=schema,
             mode="PERMISSIVE",
             columnNameOfCorruptRecord=RAW_RECORD,
-            enforceSchema=False,
-        )
+        ).select(*contract.DEALS.columns, RAW_RECORD)
     else:
         frame = spark.read.parquet(str(source.path)).select(*contract.DEALS.columns)
         frame = frame.withColumn(RAW_RECORD, F.lit(None).cast("string"))
@@ -376,10 +389,10 @@ def reject_detail() -> Column:
 
 
 def raw_record() -> Column:
-    """The row as sent: the raw CSV line if it could not be split, else its fields as JSON."""
+    """The row as sent: the raw CSV line if it could not be split, else its fields (untrimmed) as JSON."""
     return F.coalesce(
         F.col(RAW_RECORD),
-        F.to_json(F.struct(*[_raw(column).alias(column) for column in contract.DEALS.columns])),
+        F.to_json(F.struct(*[F.col(RAW_PREFIX + c).cast("string").alias(c) for c in contract.DEALS.columns])),
     )
 
 

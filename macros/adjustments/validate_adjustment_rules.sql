@@ -1,0 +1,171 @@
+{#
+  Checks of one rule. Each problem names the rule, the column and what is wrong. The same checks
+  run in Python (`regcalc rules check`, python/regcalc/rules.py) with file and line numbers.
+#}
+
+{# The fields a point exposes, name -> number | string | date | boolean, from its model's YAML. #}
+{% macro adjustment_point_fields(point_name) %}
+  {% set point = var('adjustment_points')[point_name] %}
+  {% set fields = {} %}
+  {% if not execute %}{{ return(fields) }}{% endif %}  {# the graph is known only at execution #}
+  {% for node in graph.nodes.values() if node.resource_type == 'model' and node.name == point.model %}
+    {% for column in node.columns.values() %}
+      {% do fields.update({column.name: adjustment_type_class(column.data_type)}) %}
+    {% endfor %}
+  {% endfor %}
+  {% if not fields %}
+    {% do exceptions.raise_compiler_error(
+      'adjustment point ' ~ point_name ~ ': model ' ~ point.model ~ ' has no documented columns with data_type') %}
+  {% endif %}
+  {{ return(fields) }}
+{% endmacro %}
+
+{% macro adjustment_type_class(data_type) %}
+  {% set data_type = (data_type or 'string') | lower %}
+  {% if data_type in ['date'] %}{{ return('date') }}
+  {% elif data_type in ['boolean', 'bool'] %}{{ return('boolean') }}
+  {% elif data_type.startswith('double') or data_type.startswith('decimal') or data_type.startswith('numeric')
+        or data_type in ['int', 'integer', 'bigint', 'smallint', 'float', 'real'] %}{{ return('number') }}
+  {% endif %}
+  {{ return('string') }}
+{% endmacro %}
+
+{% macro adjustment_is_number(value) %}
+  {{ return(modules.re.match('^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$', (value or '') | trim) is not none) }}
+{% endmacro %}
+
+{% macro adjustment_is_date(value) %}
+  {% set text = (value or '') | trim %}
+  {% if modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) is none %}{{ return(false) }}{% endif %}
+  {% set year, month, day = text[0:4] | int, text[5:7] | int, text[8:10] | int %}
+  {% set leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0 %}
+  {% set month_days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] %}
+  {{ return(1 <= month <= 12 and 1 <= day <= month_days[month - 1]) }}
+{% endmacro %}
+
+{# Does `value` fit a field of `type_class`? (for =, !=, <, ..., and override) #}
+{% macro adjustment_value_problem(value, type_class) %}
+  {% set text = (value or '') | trim %}
+  {% if type_class == 'number' and not adjustment_is_number(text) %}
+    {{ return("'" ~ text ~ "' is not a number") }}
+  {% elif type_class == 'date' and not adjustment_is_date(text) %}
+    {{ return("'" ~ text ~ "' is not a date (yyyy-mm-dd)") }}
+  {% elif type_class == 'boolean' and text | lower not in ['true', 'false'] %}
+    {{ return("'" ~ text ~ "' is not true or false") }}
+  {% endif %}
+  {{ return('') }}
+{% endmacro %}
+
+{% macro adjustment_rule_problems(rule) %}
+  {% set problems = [] %}
+  {% set where = 'adjustment_rules.csv rule ' ~ rule.rule_id %}
+  {% set points = var('adjustment_points') %}
+  {% if rule.injection_point not in points %}
+    {% do problems.append(where ~ ": column injection_point: '" ~ rule.injection_point
+      ~ "' is not a declared point (" ~ points.keys() | list | join(', ') ~ ")") %}
+    {{ return(problems) }}
+  {% endif %}
+  {% set fields = adjustment_point_fields(rule.injection_point) %}
+  {% set key = points[rule.injection_point].key %}
+  {% set derived = points[rule.injection_point].get('recompute', {}) %}
+  {% for column in ['effective_from'] + (['expiry'] if rule.expiry else []) + (['approved_at'] if rule.approved_at else []) %}
+    {% if not adjustment_is_date(rule[column]) %}
+      {% do problems.append(where ~ ': column ' ~ column ~ ": '" ~ rule[column] ~ "' is not a date (yyyy-mm-dd)") %}
+    {% endif %}
+  {% endfor %}
+  {% if rule.expiry and adjustment_is_date(rule.expiry) and adjustment_is_date(rule.effective_from)
+        and rule.expiry < rule.effective_from %}
+    {% do problems.append(where ~ ': column expiry: ' ~ rule.expiry ~ ' is before effective_from ' ~ rule.effective_from) %}
+  {% endif %}
+  {% if modules.re.match('^-?[0-9]+$', rule.priority) is none %}
+    {% do problems.append(where ~ ": column priority: '" ~ rule.priority ~ "' is not an integer") %}
+    {% do rule.update({'priority_number': 0}) %}
+  {% else %}
+    {% do rule.update({'priority_number': rule.priority | int}) %}
+  {% endif %}
+  {% if modules.re.match('^[A-Za-z][A-Za-z0-9_]*$', rule.scenario) is none %}
+    {% do problems.append(where ~ ": column scenario: '" ~ rule.scenario ~ "' must be a name (letters, digits, _)") %}
+  {% endif %}
+  {% if not rule.actions %}
+    {% do problems.append(where ~ ': has no action in adjustment_actions.csv') %}
+  {% endif %}
+
+  {% for condition in rule.conditions %}
+    {% set at = 'adjustment_conditions.csv rule ' ~ rule.rule_id ~ ' field ' ~ condition.field %}
+    {% if condition.field not in fields %}
+      {% do problems.append(at ~ ": column field: '" ~ condition.field ~ "' is not a column of point "
+        ~ rule.injection_point ~ ' (' ~ fields.keys() | list | join(', ') ~ ')') %}
+    {% elif condition.operator not in ['=', '!=', 'in', 'not in', '<', '<=', '>', '>=', 'between', 'is null', 'is not null', 'like'] %}
+      {% do problems.append(at ~ ": column operator: '" ~ condition.operator ~ "' is not one of =, !=, in, not in, <, <=, >, >=, between, is null, is not null, like") %}
+    {% else %}
+      {% set type_class = fields[condition.field] %}
+      {% if condition.operator == 'like' and type_class != 'string' %}
+        {% do problems.append(at ~ ': column operator: like needs a text field; ' ~ condition.field ~ ' is a ' ~ type_class) %}
+      {% elif condition.operator in ['<', '<=', '>', '>=', 'between'] and type_class not in ['number', 'date'] %}
+        {% do problems.append(at ~ ': column operator: ' ~ condition.operator ~ ' needs a number or date field; '
+          ~ condition.field ~ ' is a ' ~ type_class) %}
+      {% elif condition.operator in ['is null', 'is not null'] %}
+        {% if (condition.value or '') | trim %}
+          {% do problems.append(at ~ ': column value: ' ~ condition.operator ~ ' takes no value') %}
+        {% endif %}
+      {% else %}
+        {% set items = (condition.value or '').split('|') if condition.operator in ['in', 'not in', 'between'] else [condition.value] %}
+        {% if condition.operator == 'between' and items | length != 2 %}
+          {% do problems.append(at ~ ": column value: between needs 'low|high'") %}
+        {% endif %}
+        {% for item in items %}
+          {% set problem = adjustment_value_problem(item, type_class) %}
+          {% if problem %}{% do problems.append(at ~ ': column value: ' ~ problem) %}{% endif %}
+        {% endfor %}
+      {% endif %}
+    {% endif %}
+  {% endfor %}
+
+  {% set touched = [] %}
+  {% for action in rule.actions %}
+    {% set at = 'adjustment_actions.csv rule ' ~ rule.rule_id ~ ' field ' ~ action.field %}
+    {% if action.field not in fields %}
+      {% do problems.append(at ~ ": column field: '" ~ action.field ~ "' is not a column of point "
+        ~ rule.injection_point ~ ' (' ~ fields.keys() | list | join(', ') ~ ')') %}
+    {% elif action.field in key or action.field in ['as_of_date', 'scenario'] %}
+      {% do problems.append(at ~ ': column field: ' ~ action.field ~ ' is part of the key of point ' ~ rule.injection_point ~ ' and cannot be changed') %}
+    {% elif action.field in derived %}
+      {% do problems.append(at ~ ': column field: ' ~ action.field ~ ' is recomputed at point ' ~ rule.injection_point
+        ~ ' as ' ~ derived[action.field] ~ '; adjust its inputs instead') %}
+    {% elif action.operation not in ['multiply', 'add', 'override'] %}
+      {% do problems.append(at ~ ": column operation: '" ~ action.operation ~ "' is not one of multiply, add, override") %}
+    {% elif action.operation in ['multiply', 'add'] and fields[action.field] != 'number' %}
+      {% do problems.append(at ~ ': column operation: ' ~ action.operation ~ ' needs a number field; ' ~ action.field ~ ' is a ' ~ fields[action.field]) %}
+    {% else %}
+      {% set problem = adjustment_value_problem(action.value, 'number' if action.operation != 'override' else fields[action.field]) %}
+      {% if problem %}{% do problems.append(at ~ ': column value: ' ~ problem) %}{% endif %}
+    {% endif %}
+    {% if action.field in touched %}
+      {% do problems.append(at ~ ': the rule changes this field twice; use one action') %}
+    {% endif %}
+    {% do touched.append(action.field) %}
+  {% endfor %}
+  {{ return(problems) }}
+{% endmacro %}
+
+{#
+  Two approved overrides of the same field at the same point, scenario and priority would make
+  the result depend on rule ids alone: refuse them. (base rules also run in every scenario.)
+#}
+{% macro adjustment_conflicts(rules) %}
+  {% set seen = {} %}
+  {% set problems = [] %}
+  {% for rule in rules if rule.status == 'approved' %}
+    {% for action in rule.actions if action.operation == 'override' %}
+      {% set slot = [rule.injection_point, rule.scenario, action.field, rule.priority] | join('/') %}
+      {% if slot in seen %}
+        {% do problems.append('adjustment_actions.csv rule ' ~ rule.rule_id ~ ' field ' ~ action.field
+          ~ ': overrides the same field as rule ' ~ seen[slot] ~ ' at the same point, scenario and priority '
+          ~ rule.priority ~ '; give one of them another priority') %}
+      {% else %}
+        {% do seen.update({slot: rule.rule_id}) %}
+      {% endif %}
+    {% endfor %}
+  {% endfor %}
+  {{ return(problems) }}
+{% endmacro %}

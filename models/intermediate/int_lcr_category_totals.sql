@@ -1,0 +1,37 @@
+-- Per entity, as-of date, scenario and LCR category: the adjusted deal-level amounts summed.
+with deals as (
+
+    select * from {{ ref('int_deal_liquidity__adjusted') }}
+
+),
+
+final as (
+
+    select
+        deals.scenario,
+        deals.as_of_date,
+        deals.entity_id,
+        deals.category_code,
+        deals.reporting_currency,
+        deals.lcr_section,
+        deals.hqla_level,
+        sum(deals.amount_rep) as amount_rep,
+        sum(deals.weighted_amount) as weighted_amount,
+        sum(deals.unwind_level1) as unwind_level1,
+        sum(deals.unwind_level2a) as unwind_level2a,
+        sum(deals.unwind_level2b) as unwind_level2b,
+        count(*) as deal_count,
+        sum(case when deals.is_adjusted then 1 else 0 end) as adjusted_deal_count
+    from deals
+    group by
+        deals.scenario,
+        deals.as_of_date,
+        deals.entity_id,
+        deals.category_code,
+        deals.reporting_currency,
+        deals.lcr_section,
+        deals.hqla_level
+
+)
+
+select * from final

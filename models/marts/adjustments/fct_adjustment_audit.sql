@@ -1,0 +1,88 @@
+-- One row per (rule, adjusted row, field, as-of date, scenario) where a rule changed a value:
+-- the value before and after the rule and the delta, with the rule's metadata.
+-- depends_on: {{ ref('adjustment_rules') }}, {{ ref('adjustment_conditions') }}, {{ ref('adjustment_actions') }}
+{% set rule_set = load_adjustment_rules() %}
+{% set branches = [] %}
+{% for point_name, point in var('adjustment_points').items() %}
+  {% set fields = adjustment_point_fields(point_name) %}
+  {% set key_columns = point.key | reject('in', ['scenario', 'as_of_date']) | list %}
+  {% for rule in adjustment_point_rules(point_name, rule_set) %}
+    {% set n = loop.index %}
+    {% for action in rule.actions %}
+      {% set before = 'adjusted.adj_' ~ n ~ '__' ~ action.field ~ '_before' %}
+      {% set after = 'adjusted.adj_' ~ n ~ '__' ~ action.field ~ '_after' %}
+      {% set numeric = fields[action.field] == 'number' %}
+      {% do branches.append({'point': point_name, 'model': point.model ~ '__adjusted', 'n': n,
+                              'rule_id': rule.rule_id, 'field': action.field, 'before': before,
+                              'after': after, 'numeric': numeric, 'key_columns': key_columns}) %}
+    {% endfor %}
+  {% endfor %}
+{% endfor %}
+-- depends_on: {{ ref('int_deal_liquidity__adjusted') }}, {{ ref('int_lcr_category_totals__adjusted') }}, {{ ref('int_lcr_components__adjusted') }}
+with rules as (
+
+    select * from {{ ref('dim_adjustment') }}
+
+),
+
+changes as (
+
+    {% for branch in branches %}
+    select
+        {{ regcalc.string_literal(branch.point) }} as injection_point,
+        {{ regcalc.string_literal(branch.rule_id) }} as rule_id,
+        adjusted.scenario,
+        adjusted.as_of_date,
+        {% set key_parts = [] %}
+        {% for column in branch.key_columns %}
+          {% do key_parts.append('cast(adjusted.' ~ column ~ ' as ' ~ dbt.type_string() ~ ')') %}
+          {% if not loop.last %}{% do key_parts.append("'|'") %}{% endif %}
+        {% endfor %}
+        {{ dbt.concat(key_parts) if key_parts | length > 1 else key_parts[0] }} as row_key,
+        {{ regcalc.string_literal(branch.field) }} as field,
+        cast({{ branch.before }} as {{ dbt.type_string() }}) as value_before,
+        cast({{ branch.after }} as {{ dbt.type_string() }}) as value_after,
+        {% if branch.numeric %}{{ branch.after }} - {{ branch.before }}{% else %}cast(null as {{ regcalc.type_double() }}){% endif %} as delta
+    from {{ ref(branch.model) }} as adjusted
+    where adjusted.adj_{{ branch.n }}_hit
+        and (
+            {{ branch.before }} <> {{ branch.after }}
+            or ({{ branch.before }} is null and {{ branch.after }} is not null)
+            or ({{ branch.before }} is not null and {{ branch.after }} is null)
+        )
+    {% if not loop.last %}union all{% endif %}
+    {% else %}
+    -- no approved rule: an empty audit with the right columns
+    select
+        cast(null as {{ dbt.type_string() }}) as injection_point,
+        cast(null as {{ dbt.type_string() }}) as rule_id,
+        cast(null as {{ dbt.type_string() }}) as scenario,
+        cast(null as date) as as_of_date,
+        cast(null as {{ dbt.type_string() }}) as row_key,
+        cast(null as {{ dbt.type_string() }}) as field,
+        cast(null as {{ dbt.type_string() }}) as value_before,
+        cast(null as {{ dbt.type_string() }}) as value_after,
+        cast(null as {{ regcalc.type_double() }}) as delta
+    from rules
+    where 1 = 0
+    {% endfor %}
+
+),
+
+final as (
+
+    select
+        changes.*,
+        rules.adjustment_key,
+        rules.description,
+        rules.priority,
+        rules.author,
+        rules.approver,
+        rules.approved_at,
+        rules.reference
+    from changes
+    inner join rules on changes.rule_id = rules.rule_id
+
+)
+
+select * from final

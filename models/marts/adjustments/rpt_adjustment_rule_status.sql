@@ -1,0 +1,57 @@
+-- Every rule on every as-of date of the run: applied, or why not (unapproved, self-approved,
+-- not yet effective, expired, matched no row), with the rows and amount it moved.
+with rules as (
+
+    select * from {{ ref('dim_adjustment') }}
+
+),
+
+audit as (
+
+    select * from {{ ref('fct_adjustment_audit') }}
+
+),
+
+dates as (
+
+    -- from the fct_lcr table, not the views below it: a cartesian product over a view holding a
+    -- union fails to serialize on Spark 4 (ClassCastException on UnionExec.children)
+    select distinct lcr.as_of_date from {{ ref('fct_lcr') }} as lcr
+
+),
+
+moved as (
+
+    select
+        audit.rule_id,
+        audit.as_of_date,
+        count(*) as changed_values,
+        sum(audit.delta) as total_delta
+    from audit
+    group by audit.rule_id, audit.as_of_date
+
+),
+
+final as (
+
+    select
+        rules.rule_id,
+        dates.as_of_date,
+        rules.injection_point,
+        rules.scenario,
+        case
+            when rules.approval_status <> 'approved' then rules.approval_status
+            when dates.as_of_date < rules.effective_from then 'not_yet_effective'
+            when rules.expiry is not null and dates.as_of_date > rules.expiry then 'expired'
+            when moved.changed_values is null then 'matched_no_rows'
+            else 'applied'
+        end as status,
+        coalesce(moved.changed_values, 0) as changed_values,
+        coalesce(moved.total_delta, 0) as total_delta
+    from rules
+    cross join dates
+    left join moved on rules.rule_id = moved.rule_id and dates.as_of_date = moved.as_of_date
+
+)
+
+select * from final

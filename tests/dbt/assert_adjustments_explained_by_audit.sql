@@ -1,0 +1,71 @@
+-- Every change an adjustment point made to a numeric field is in the audit: per point, scenario,
+-- as-of date and field, sum(after) - sum(before) over the point's rows equals the sum of the
+-- audit deltas (deltas of successive rules on the same value add up to the total change).
+-- depends_on: {{ ref('adjustment_rules') }}, {{ ref('adjustment_conditions') }}, {{ ref('adjustment_actions') }}
+{% set rule_set = load_adjustment_rules() %}
+{% set checks = [] %}
+{% for point_name, point in var('adjustment_points').items() %}
+  {% set fields = adjustment_point_fields(point_name) %}
+  {% set touched = [] %}
+  {% for rule in adjustment_point_rules(point_name, rule_set) %}
+    {% for action in rule.actions if fields[action.field] == 'number' and action.field not in touched %}
+      {% do touched.append(action.field) %}
+    {% endfor %}
+  {% endfor %}
+  {% for field in touched %}
+    {% do checks.append({'point': point_name, 'model': point.model, 'field': field,
+                         'has_scenario': 'scenario' in adjustment_point_columns(point_name)}) %}
+  {% endfor %}
+{% endfor %}
+-- depends_on: {{ ref('int_deal_liquidity__adjusted') }}, {{ ref('int_lcr_category_totals__adjusted') }}, {{ ref('int_lcr_components__adjusted') }}
+-- depends_on: {{ ref('int_deal_liquidity') }}, {{ ref('int_lcr_category_totals') }}, {{ ref('int_lcr_components') }}
+with audit as (
+
+    select
+        injection_point, scenario, as_of_date, field, sum(delta) as audited_change
+    from {{ ref('fct_adjustment_audit') }}
+    group by injection_point, scenario, as_of_date, field
+
+),
+
+changes as (
+
+    {% for check in checks %}
+    select
+        {{ regcalc.string_literal(check.point) }} as injection_point,
+        after.scenario,
+        after.as_of_date,
+        {{ regcalc.string_literal(check.field) }} as field,
+        after.total - coalesce(before.total, 0) as point_change
+    from (
+        select scenario, as_of_date, sum({{ check.field }}) as total
+        from {{ ref(check.model ~ '__adjusted') }}
+        group by scenario, as_of_date
+    ) as after
+    left join (
+        select {{ 'scenario' if check.has_scenario else "'any'" }} as scenario, as_of_date, sum({{ check.field }}) as total
+        from {{ ref(check.model) }}
+        group by {{ 'scenario, ' if check.has_scenario }}as_of_date
+    ) as before
+        on after.as_of_date = before.as_of_date
+        {% if check.has_scenario %}and after.scenario = before.scenario{% endif %}
+    {% if not loop.last %}union all{% endif %}
+    {% else %}
+    select
+        cast(null as {{ dbt.type_string() }}) as injection_point,
+        cast(null as {{ dbt.type_string() }}) as scenario,
+        cast(null as date) as as_of_date,
+        cast(null as {{ dbt.type_string() }}) as field,
+        cast(null as {{ regcalc.type_double() }}) as point_change
+    from audit
+    where 1 = 0
+    {% endfor %}
+
+)
+
+select changes.*, coalesce(audit.audited_change, 0) as audited_change
+from changes
+left join audit
+    on changes.injection_point = audit.injection_point and changes.scenario = audit.scenario
+    and changes.as_of_date = audit.as_of_date and changes.field = audit.field
+where abs(changes.point_change - coalesce(audit.audited_change, 0)) > 0.01
