@@ -16,7 +16,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from py4j.protocol import Py4JJavaError
 from pyspark.sql import functions as F
 
 from regcalc import contract
@@ -168,7 +167,8 @@ def test_bad_reference_rows_are_listed_by_file_line_and_column(spark, tmp_path):
     with pytest.raises(InputContractError) as caught:
         run_jobs(spark, str(lake), source)
     assert str(caught.value) == (
-        "reference data: 3 problem(s); fix them and rerun:\n  " + "\n  ".join(COUNTERPARTY_PROBLEMS + FX_PROBLEMS)
+        "reference data: 3 problem(s); fix them and rerun:\n  "
+        + "\n  ".join(COUNTERPARTY_PROBLEMS + FX_PROBLEMS)
     )
     assert not lake.exists()
 

@@ -4,6 +4,8 @@
   jobs' output is tested against, so the tables exist even before the jobs first ran.
 #}
 {% macro register_lake_sources() %}
+  {# false: keep the tables as the last run left them (e.g. a follow-up build on the same lake) #}
+  {% if not var('register_lake_sources', true) %}{{ return('') }}{% endif %}
   {{ return(adapter.dispatch('register_lake_sources', 'regcalc')()) }}
 {% endmacro %}
 

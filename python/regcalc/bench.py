@@ -71,7 +71,7 @@ enriched as (
     join fx rfx on rfx.as_of_date = d.as_of_date and rfx.currency = e.reporting_currency
 ),
 classified as (
-    select enriched.*, case {' '.join(rule_cases)} end as category_code from enriched
+    select enriched.*, case {" ".join(rule_cases)} end as category_code from enriched
 ),
 weighted as (
     select k.entity_id, k.as_of_date, cat.section, cat.level,
@@ -88,8 +88,10 @@ weighted as (
 unwound as (
     select *,
         case when not unwinds then 0
-             when product_type = 'repo' then -amount_rep + (case when collateral_level = 'L1' then collateral_value else 0 end)
-             else amount_rep - (case when collateral_level = 'L1' and not is_encumbered then collateral_value else 0 end)
+             when product_type = 'repo'
+                 then -amount_rep + (case when collateral_level = 'L1' then collateral_value else 0 end)
+             else amount_rep
+                 - (case when collateral_level = 'L1' and not is_encumbered then collateral_value else 0 end)
         end as u1,
         case when not unwinds or collateral_level <> 'L2A' then 0
              when product_type = 'repo' then collateral_value
@@ -177,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         invoke_dbt(["build"], settings)
         timing.rows = report.total_accepted
     run_seconds = time.perf_counter() - run_start
-    progress.timings.append(StageTiming("regcalc run total (jobs + dbt build)", run_seconds, report.total_accepted))
+    progress.timings.append(
+        StageTiming("regcalc run total (jobs + dbt build)", run_seconds, report.total_accepted)
+    )
     spark_lcr = {
         (row["entity_id"], row["as_of_date"]): row["lcr"]
         for row in spark.table("bench.fct_lcr").select("entity_id", "as_of_date", "lcr").collect()
@@ -206,8 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     baseline_seconds = progress.timings[-1].seconds
     jobs_seconds = sum(t.seconds for t in progress.timings if t.name.startswith(("jobs", "check", "publish")))
     print(f"\npeak memory: python {memory['python']:,.0f} MB, spark jvm {memory['jvm']:,.0f} MB")
-    print(f"input {_size_mb(input_dir):,.0f} MB; lake {_size_mb(work / 'lake'):,.0f} MB; "
-          f"warehouse {_size_mb(work / 'home' / 'spark-warehouse'):,.0f} MB")
+    print(
+        f"input {_size_mb(input_dir):,.0f} MB; lake {_size_mb(work / 'lake'):,.0f} MB; "
+        f"warehouse {_size_mb(work / 'home' / 'spark-warehouse'):,.0f} MB"
+    )
     print(f"spark deal-level stage / baseline: {jobs_seconds / baseline_seconds:.1f}x (target <= 3x)")
     print(f"whole regcalc run / baseline:      {run_seconds / baseline_seconds:.1f}x (target <= 10x)")
     print("LCR of baseline and pipeline: " + ("identical" if not mismatches else f"DIFFER: {mismatches[:5]}"))

@@ -109,14 +109,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lcr.add_argument("--as-of", type=_date, help="as-of date (default: every date)")
     lcr.add_argument("--entity", help="only this entity")
+    lcr.add_argument(
+        "--scenario", default="base", help="scenario (default base); others show the change vs base"
+    )
     lcr.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+
+    rules = commands.add_parser(
+        "rules",
+        help="check adjustment rules, or show their impact",
+        description="Adjustment rules (seeds/adjustments/*.csv).",
+    )
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="RULES_COMMAND")
+    check = rules_commands.add_parser(
+        "check",
+        help="validate the rule CSVs; every problem with file, line, column",
+        description="Validate the adjustment rule CSVs without running anything.",
+    )
+    check.add_argument(
+        "--dir", type=Path, default=None, help="folder of the three CSVs (default seeds/adjustments)"
+    )
+    impact = rules_commands.add_parser(
+        "impact",
+        help="LCR before and after adjustments per entity, and what each rule moved",
+        description="Per entity, the LCR and its components without any adjustment and with them (for the "
+        "scenario), and per rule its status and the values and amount it moved. Builds the unadjusted LCR "
+        "into schema <schema>_unadjusted from the current lake (run `regcalc run` first).",
+    )
+    impact.add_argument("--as-of", type=_date, required=True, help="as-of date")
+    impact.add_argument("--scenario", default="base", help="scenario (default base)")
+    impact.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"generate": cmd_generate, "run": cmd_run, "lcr": cmd_lcr}[args.command](args)
+        return {"generate": cmd_generate, "run": cmd_run, "lcr": cmd_lcr, "rules": cmd_rules}[args.command](
+            args
+        )
     except RegcalcError as error:
         print(f"regcalc {args.command}: error: {error}", file=sys.stderr)
         return 1
@@ -177,51 +207,139 @@ def cmd_run(args) -> int:
         invoke_dbt(["build"], settings)
     rows = read_lcr(spark, settings, None, None)
     dates = set(report.as_of_dates)
-    print(format_lcr([row for row in rows if row["as_of_date"] in dates], "table"))
+    print(format_rows([row for row in rows if row["as_of_date"] in dates], LCR_COLUMNS, "table"))
     return 0
 
 
-def read_lcr(spark, settings: Settings, as_of: date | None, entity: str | None) -> list[dict]:
-    from pyspark.errors import AnalysisException
+def read_lcr(
+    spark, settings: Settings, as_of: date | None, entity: str | None, scenario: str = "base"
+) -> list[dict]:
     from pyspark.sql import functions as F
 
-    try:
-        frame = spark.table(f"{settings.schema}.fct_lcr")
-    except AnalysisException:
-        raise RegcalcError(
-            f"no LCR in schema {settings.schema} yet: run `regcalc run --input DIR` first"
-        ) from None
+    table = f"{settings.schema}.fct_lcr"
+    if not spark.catalog.tableExists(table):
+        raise RegcalcError(f"no LCR in schema {settings.schema} yet: run `regcalc run --input DIR` first")
+    frame = spark.table(table).where(F.col("scenario") == F.lit(scenario))
     if as_of:
         frame = frame.where(F.col("as_of_date") == F.lit(as_of))
     if entity:
         frame = frame.where(F.col("entity_id") == F.lit(entity))
-    rows = [row.asDict() for row in frame.select(*LCR_COLUMNS).orderBy("as_of_date", "entity_id").collect()]
-    return rows
+    return [row.asDict() for row in frame.select(*LCR_COLUMNS).orderBy("as_of_date", "entity_id").collect()]
 
 
 def cmd_lcr(args) -> int:
     from regcalc.session import get_spark
 
     settings = Settings.from_env()
-    rows = read_lcr(get_spark(settings), settings, args.as_of, args.entity)
+    spark = get_spark(settings)
+    rows = read_lcr(spark, settings, args.as_of, args.entity, args.scenario)
     if not rows:
         raise RegcalcError(
             "no LCR rows"
             + (f" for as-of {args.as_of}" if args.as_of else "")
             + (f" and entity {args.entity}" if args.entity else "")
+            + (f" in scenario {args.scenario}" if args.scenario != "base" else "")
         )
-    print(format_lcr(rows, args.format))
+    columns = LCR_COLUMNS
+    if args.scenario != "base":
+        base = {
+            (r["entity_id"], r["as_of_date"]): r["lcr"]
+            for r in read_lcr(spark, settings, args.as_of, args.entity)
+        }
+        for row in rows:
+            row["base_lcr"] = base.get((row["entity_id"], row["as_of_date"]))
+            both = row["base_lcr"] is not None and row["lcr"] is not None
+            row["lcr_change"] = row["lcr"] - row["base_lcr"] if both else None
+        columns = (*LCR_COLUMNS, "base_lcr", "lcr_change")
+    print(format_rows(rows, columns, args.format))
     return 0
 
 
-def format_lcr(rows: list[dict], fmt: str) -> str:
-    def text(column: str, value) -> str:
+def cmd_rules(args) -> int:
+    from regcalc import rules
+
+    if args.rules_command == "check":
+        directory = args.dir or rules.ADJUSTMENT_DIR
+        problems = rules.check_rules(directory)
+        if problems:
+            print("\n".join(str(problem) for problem in problems), file=sys.stderr)
+            raise RegcalcError(f"{len(problems)} problem(s) in the rules in {directory}; nothing was applied")
+        print(f"rules in {directory}: no problems")
+        return 0
+    return cmd_rules_impact(args)
+
+
+IMPACT_COLUMNS = ("entity_id", "metric", "unadjusted", "base", "scenario", "change")
+IMPACT_METRICS = ("hqla", "total_outflows", "total_inflows", "capped_inflows", "net_cash_outflows", "lcr")
+RULE_COLUMNS = ("rule_id", "injection_point", "rule_scenario", "status", "changed_values", "total_delta")
+
+
+def cmd_rules_impact(args) -> int:
+    from dataclasses import replace
+
+    from pyspark.sql import functions as F
+
+    from regcalc.dbt import invoke_dbt
+    from regcalc.session import get_spark
+
+    settings = Settings.from_env()
+    spark = get_spark(settings)
+    adjusted = {r["entity_id"]: r for r in read_lcr(spark, settings, args.as_of, None, args.scenario)}
+    base = {r["entity_id"]: r for r in read_lcr(spark, settings, args.as_of, None)}
+    if not adjusted:
+        raise RegcalcError(
+            f"no LCR for as-of {args.as_of} in scenario {args.scenario}: run `regcalc run` first"
+        )
+    # The LCR without any rule, built from the same lake into a sibling schema.
+    unadjusted_settings = replace(settings, schema=f"{settings.schema}_unadjusted")
+    invoke_dbt(
+        ["build", "--select", "+fct_lcr", "--exclude", "resource_type:test", "resource_type:unit_test"],
+        unadjusted_settings,
+        # the lake tables already point at the lake of the last run: keep them
+        {"apply_adjustments": False, "register_lake_sources": False},
+    )
+    settings.export()  # back to the main schema for anything that follows in this process
+    unadjusted = {r["entity_id"]: r for r in read_lcr(spark, unadjusted_settings, args.as_of, None)}
+    rows = []
+    for entity, row in sorted(adjusted.items()):
+        for metric in IMPACT_METRICS:
+            before, after = unadjusted.get(entity, {}).get(metric), row[metric]
+            rows.append(
+                {
+                    "entity_id": entity,
+                    "metric": metric,
+                    "unadjusted": before,
+                    "base": base.get(entity, {}).get(metric),
+                    "scenario": after,
+                    "change": None if before is None or after is None else after - before,
+                }
+            )
+    print(f"LCR impact of the adjustment rules on {args.as_of}: scenario {args.scenario} vs no adjustment")
+    print(format_rows(rows, IMPACT_COLUMNS, args.format))
+    status = (
+        spark.table(f"{settings.schema}.rpt_adjustment_rule_status")
+        .where((F.col("as_of_date") == F.lit(args.as_of)) & (F.col("scenario") == F.lit(args.scenario)))
+        .orderBy("rule_id")
+        .collect()
+    )
+    print("\nrules")
+    print(format_rows([row.asDict() for row in status], RULE_COLUMNS, args.format))
+    return 0
+
+
+RATIO_COLUMNS = ("lcr", "base_lcr", "lcr_change")
+
+
+def format_rows(rows: list[dict], columns: tuple[str, ...], fmt: str) -> str:
+    """rows as an aligned table, CSV or JSON; amounts with 2 decimals, ratios with 4."""
+
+    def text(column: str, row: dict) -> str:
+        value = row[column]
         if value is None:
             return ""
-        if column == "lcr":
-            return f"{value:.4f}"
         if isinstance(value, float):
-            return f"{value:.2f}"
+            ratio = column in RATIO_COLUMNS or row.get("metric") == "lcr"
+            return f"{value:.4f}" if ratio else f"{value:.2f}"
         return str(value)
 
     if fmt == "json":
@@ -232,15 +350,15 @@ def format_lcr(rows: list[dict], fmt: str) -> str:
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(LCR_COLUMNS)
+        writer.writerow(columns)
         for row in rows:
-            writer.writerow([text(column, row[column]) for column in LCR_COLUMNS])
+            writer.writerow([text(column, row) for column in columns])
         return buffer.getvalue().rstrip("\n")
-    cells = [[text(column, row[column]) for column in LCR_COLUMNS] for row in rows]
+    cells = [[text(column, row) for column in columns] for row in rows]
     widths = [
-        max([len(column)] + [len(line[index]) for line in cells]) for index, column in enumerate(LCR_COLUMNS)
+        max([len(column)] + [len(line[index]) for line in cells]) for index, column in enumerate(columns)
     ]
-    lines = ["  ".join(column.rjust(width) for column, width in zip(LCR_COLUMNS, widths, strict=True))]
+    lines = ["  ".join(column.rjust(width) for column, width in zip(columns, widths, strict=True))]
     lines += [
         "  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)) for line in cells
     ]

@@ -18,7 +18,10 @@ def dbt_vars(settings: Settings, extra: dict | None = None) -> dict:
 
 
 def invoke_dbt(
-    command: Sequence[str], settings: Settings, extra_vars: dict | None = None, project_dir: Path = PROJECT_DIR
+    command: Sequence[str],
+    settings: Settings,
+    extra_vars: dict | None = None,
+    project_dir: Path = PROJECT_DIR,
 ):
     """Run one dbt command (e.g. ["build"]) against the project; raise DbtError on failure.
 
@@ -46,9 +49,9 @@ def invoke_dbt(
     failures = []
     for node_result in getattr(result.result, "results", []) or []:
         if str(node_result.status) in ("error", "fail", "runtime error"):
-            message = (node_result.message or "").strip().splitlines()
-            failures.append(
-                f"{node_result.node.unique_id}: {node_result.status}: {message[0] if message else ''}"
-            )
+            lines = [line for line in (node_result.message or "").strip().splitlines() if line.strip()]
+            # The first lines say what failed; Spark's query plans after them run to pages.
+            message = "\n    ".join(lines[:8] + (["..."] if len(lines) > 8 else []))
+            failures.append(f"{node_result.node.unique_id}: {node_result.status}: {message}")
     detail = "\n  ".join(failures) if failures else "see the dbt output above and logs/dbt.log"
     raise DbtError(f"dbt {' '.join(command)} failed:\n  {detail}")

@@ -24,7 +24,11 @@ class Progress:
 
     def info(self, message: str) -> None:
         if not self.quiet:
-            print(f"[{time.perf_counter() - self.started:7.1f}s] {message}", file=self.stream or sys.stderr, flush=True)
+            print(
+                f"[{time.perf_counter() - self.started:7.1f}s] {message}",
+                file=self.stream or sys.stderr,
+                flush=True,
+            )
 
     @contextmanager
     def stage(self, name: str):

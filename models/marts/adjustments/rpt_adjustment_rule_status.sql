@@ -1,5 +1,6 @@
--- Every rule on every as-of date of the run: applied, or why not (unapproved, self-approved,
--- not yet effective, expired, matched no row), with the rows and amount it moved.
+-- Every rule on every as-of date and scenario of the run: applied, or why not (unapproved,
+-- self-approved, not yet effective, expired, matched no row), with the values and amount it moved.
+-- A base rule is reported in every scenario; a scenario rule only in its own.
 with rules as (
 
     select * from {{ ref('dim_adjustment') }}
@@ -12,11 +13,11 @@ audit as (
 
 ),
 
-dates as (
+runs as (
 
     -- from the fct_lcr table, not the views below it: a cartesian product over a view holding a
     -- union fails to serialize on Spark 4 (ClassCastException on UnionExec.children)
-    select distinct lcr.as_of_date from {{ ref('fct_lcr') }} as lcr
+    select distinct lcr.as_of_date, lcr.scenario from {{ ref('fct_lcr') }} as lcr
 
 ),
 
@@ -25,10 +26,11 @@ moved as (
     select
         audit.rule_id,
         audit.as_of_date,
+        audit.scenario,
         count(*) as changed_values,
         sum(audit.delta) as total_delta
     from audit
-    group by audit.rule_id, audit.as_of_date
+    group by audit.rule_id, audit.as_of_date, audit.scenario
 
 ),
 
@@ -36,21 +38,23 @@ final as (
 
     select
         rules.rule_id,
-        dates.as_of_date,
+        runs.as_of_date,
+        runs.scenario,
         rules.injection_point,
-        rules.scenario,
+        rules.scenario as rule_scenario,
         case
             when rules.approval_status <> 'approved' then rules.approval_status
-            when dates.as_of_date < rules.effective_from then 'not_yet_effective'
-            when rules.expiry is not null and dates.as_of_date > rules.expiry then 'expired'
+            when runs.as_of_date < rules.effective_from then 'not_yet_effective'
+            when rules.expiry is not null and runs.as_of_date > rules.expiry then 'expired'
             when moved.changed_values is null then 'matched_no_rows'
             else 'applied'
         end as status,
         coalesce(moved.changed_values, 0) as changed_values,
         coalesce(moved.total_delta, 0) as total_delta
     from rules
-    cross join dates
-    left join moved on rules.rule_id = moved.rule_id and dates.as_of_date = moved.as_of_date
+    inner join runs on rules.scenario = 'base' or rules.scenario = runs.scenario
+    left join moved
+        on rules.rule_id = moved.rule_id and runs.as_of_date = moved.as_of_date and runs.scenario = moved.scenario
 
 )
 

@@ -54,7 +54,10 @@ def enrich(
         [
             ("unknown_entity", F.col("reporting_currency").isNull()),
             ("unknown_counterparty", F.col("counterparty_type").isNull()),
-            ("unknown_currency", F.col("_deal_rate_to_usd").isNull() | F.col("_reporting_rate_to_usd").isNull()),
+            (
+                "unknown_currency",
+                F.col("_deal_rate_to_usd").isNull() | F.col("_reporting_rate_to_usd").isNull(),
+            ),
         ],
     )
     return checked.drop(

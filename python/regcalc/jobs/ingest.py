@@ -77,7 +77,9 @@ def check_columns(spark: SparkSession, source: InputFile) -> list[str]:
         first_path, first = next(iter(headers.items()))
         for path, header in headers.items():
             if header != first:
-                raise InputContractError(f"{path}: header differs from {first_path}; all part files need one header")
+                raise InputContractError(
+                    f"{path}: header differs from {first_path}; all part files need one header"
+                )
         return first
     names = spark.read.parquet(str(source.path)).columns
     _compare_columns(source.path, names, source.dataset)
@@ -228,7 +230,8 @@ def read_deals(spark: SparkSession, source: InputFile, header: list[str]) -> Dat
         # Every column of the file's header as a string, by name: typing happens in validate_deals
         # so that a bad value becomes a reject with its reason instead of a silent null.
         schema = T.StructType(
-            [T.StructField(column, T.StringType()) for column in header] + [T.StructField(RAW_RECORD, T.StringType())]
+            [T.StructField(column, T.StringType()) for column in header]
+            + [T.StructField(RAW_RECORD, T.StringType())]
         )
         frame = spark.read.csv(
             [str(p) for p in _csv_files(source)],
@@ -311,19 +314,33 @@ def validate_deals(raw: DataFrame) -> DataFrame:
     checks: list[tuple[str, Column]] = [
         ("malformed_row", F.col(RAW_RECORD).isNotNull()),
         ("missing_field", _empty("deal_id") | _empty("entity_id") | _empty("counterparty_id")),
-        ("bad_date", F.col("as_of_date").isNull() | (F.col("maturity_date").isNull() & ~_empty(
-            RAW_PREFIX + "maturity_date"))),
+        (
+            "bad_date",
+            F.col("as_of_date").isNull()
+            | (F.col("maturity_date").isNull() & ~_empty(RAW_PREFIX + "maturity_date")),
+        ),
         ("unknown_product_type", ~F.coalesce(F.col("product_type"), F.lit("")).isin(*contract.PRODUCT_TYPES)),
-        ("bad_amount", F.col("amount").isNull() | (
-            F.col("collateral_market_value").isNull() & ~_empty(RAW_PREFIX + "collateral_market_value"))),
+        (
+            "bad_amount",
+            F.col("amount").isNull()
+            | (F.col("collateral_market_value").isNull() & ~_empty(RAW_PREFIX + "collateral_market_value")),
+        ),
         ("negative_amount", F.col("amount") < 0),
         ("maturity_before_as_of", F.col("maturity_date") < F.col("as_of_date")),
-        ("missing_hqla_class",
-         F.col("product_type").isin(*contract.PRODUCTS_WITH_HQLA_CLASS) & F.col("hqla_class").isNull()),
-        ("unknown_hqla_class", F.col("hqla_class").isNotNull() & ~F.col("hqla_class").isin(*contract.HQLA_CLASSES)),
+        (
+            "missing_hqla_class",
+            F.col("product_type").isin(*contract.PRODUCTS_WITH_HQLA_CLASS) & F.col("hqla_class").isNull(),
+        ),
+        (
+            "unknown_hqla_class",
+            F.col("hqla_class").isNotNull() & ~F.col("hqla_class").isin(*contract.HQLA_CLASSES),
+        ),
         ("bad_flag", F.greatest(*[F.col(column).isNull() for column in contract.FLAG_COLUMNS])),
-        ("missing_collateral_value",
-         F.col("product_type").isin(*contract.SECURED_PRODUCTS) & F.col("collateral_market_value").isNull()),
+        (
+            "missing_collateral_value",
+            F.col("product_type").isin(*contract.SECURED_PRODUCTS)
+            & F.col("collateral_market_value").isNull(),
+        ),
     ]
     return add_reject_checks(typed, checks)
 
@@ -349,37 +366,54 @@ def reject_detail() -> Column:
     details = {
         "malformed_row": F.lit("wrong number of fields"),
         "missing_field": F.concat(
-            _listed([(_empty(c), F.lit(c)) for c in ("deal_id", "entity_id", "counterparty_id")]), F.lit(": empty")
+            _listed([(_empty(c), F.lit(c)) for c in ("deal_id", "entity_id", "counterparty_id")]),
+            F.lit(": empty"),
         ),
-        "bad_date": F.when(F.col("as_of_date").isNull(), F.concat(F.lit("as_of_date: "), _quoted_raw("as_of_date")))
-        .otherwise(F.concat(F.lit("maturity_date: "), _quoted_raw("maturity_date"))),
+        "bad_date": F.when(
+            F.col("as_of_date").isNull(), F.concat(F.lit("as_of_date: "), _quoted_raw("as_of_date"))
+        ).otherwise(F.concat(F.lit("maturity_date: "), _quoted_raw("maturity_date"))),
         "unknown_product_type": F.concat(F.lit("product_type: "), _quoted_raw("product_type")),
-        "bad_amount": F.when(F.col("amount").isNull(), F.concat(F.lit("amount: "), _quoted_raw("amount")))
-        .otherwise(F.concat(F.lit("collateral_market_value: "), _quoted_raw("collateral_market_value"))),
+        "bad_amount": F.when(
+            F.col("amount").isNull(), F.concat(F.lit("amount: "), _quoted_raw("amount"))
+        ).otherwise(F.concat(F.lit("collateral_market_value: "), _quoted_raw("collateral_market_value"))),
         "negative_amount": F.concat(F.lit("amount: "), _raw("amount")),
         "maturity_before_as_of": F.concat(
-            F.lit("maturity_date "), _raw("maturity_date"), F.lit(" is before as_of_date "), _raw("as_of_date")
+            F.lit("maturity_date "),
+            _raw("maturity_date"),
+            F.lit(" is before as_of_date "),
+            _raw("as_of_date"),
         ),
         "missing_hqla_class": F.concat(F.lit("hqla_class: required for "), F.col("product_type")),
         "unknown_hqla_class": F.concat(F.lit("hqla_class: "), _quoted_raw("hqla_class")),
-        "bad_flag": _listed([
-            (F.col(c).isNull(), F.concat(F.lit(f"{c}: "), _quoted_raw(c))) for c in contract.FLAG_COLUMNS
-        ]),
+        "bad_flag": _listed(
+            [(F.col(c).isNull(), F.concat(F.lit(f"{c}: "), _quoted_raw(c))) for c in contract.FLAG_COLUMNS]
+        ),
         "missing_collateral_value": F.concat(
             F.lit("collateral_market_value: required for "), F.col("product_type")
         ),
-        "unknown_entity": F.concat(F.lit("entity_id: "), F.col("entity_id"), F.lit(" not in entities for this date")),
+        "unknown_entity": F.concat(
+            F.lit("entity_id: "), F.col("entity_id"), F.lit(" not in entities for this date")
+        ),
         "unknown_counterparty": F.concat(
-            F.lit("counterparty_id: "), F.col("counterparty_id"), F.lit(" not in counterparties for this date")
+            F.lit("counterparty_id: "),
+            F.col("counterparty_id"),
+            F.lit(" not in counterparties for this date"),
         ),
         "unknown_currency": F.when(
             F.col("fx_rate").isNull() & F.col("reporting_currency").isNotNull(),
-            F.concat(F.lit("currency "), F.col("currency"), F.lit(" or reporting currency "),
-                     F.col("reporting_currency"), F.lit(" not in fx_rates for this date")),
+            F.concat(
+                F.lit("currency "),
+                F.col("currency"),
+                F.lit(" or reporting currency "),
+                F.col("reporting_currency"),
+                F.lit(" not in fx_rates for this date"),
+            ),
         ),
         "unclassified": F.concat(
-            F.lit("no classification rule matches product_type "), F.coalesce(F.col("product_type"), F.lit("")),
-            F.lit(" / counterparty_type "), F.coalesce(F.col("counterparty_type"), F.lit("")),
+            F.lit("no classification rule matches product_type "),
+            F.coalesce(F.col("product_type"), F.lit("")),
+            F.lit(" / counterparty_type "),
+            F.coalesce(F.col("counterparty_type"), F.lit("")),
         ),
     }
     detail: Column = F.lit(None).cast("string")
@@ -397,7 +431,19 @@ def raw_record() -> Column:
 
 
 REJECT_REASONS = (
-    "malformed_row", "missing_field", "bad_date", "unknown_product_type", "bad_amount", "negative_amount",
-    "maturity_before_as_of", "missing_hqla_class", "unknown_hqla_class", "bad_flag", "missing_collateral_value",
-    "unknown_entity", "unknown_counterparty", "unknown_currency", "unclassified",
+    "malformed_row",
+    "missing_field",
+    "bad_date",
+    "unknown_product_type",
+    "bad_amount",
+    "negative_amount",
+    "maturity_before_as_of",
+    "missing_hqla_class",
+    "unknown_hqla_class",
+    "bad_flag",
+    "missing_collateral_value",
+    "unknown_entity",
+    "unknown_counterparty",
+    "unknown_currency",
+    "unclassified",
 )

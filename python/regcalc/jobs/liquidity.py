@@ -44,7 +44,9 @@ def _flag_bits(columns: dict[str, Column]) -> Column:
     """The five yes/no attributes of a deal as one small integer (a join key)."""
     bits: Column = F.lit(0)
     for position, column in enumerate(_FLAG_COLUMNS):
-        bits = bits + F.when(F.coalesce(columns[column], F.lit(False)), F.lit(1 << position)).otherwise(F.lit(0))
+        bits = bits + F.when(F.coalesce(columns[column], F.lit(False)), F.lit(1 << position)).otherwise(
+            F.lit(0)
+        )
     return bits
 
 
@@ -82,7 +84,9 @@ def classification_table(spark: SparkSession, params: Parameters) -> DataFrame:
         column: (F.col("_flag_bits").bitwiseAND(F.lit(1 << position)) != 0)
         for position, column in enumerate(_FLAG_COLUMNS)
     }
-    classified = combinations.withColumns(flags).withColumn("classification_rule", classification_rule(params))
+    classified = combinations.withColumns(flags).withColumn(
+        "classification_rule", classification_rule(params)
+    )
     categories = {rule.rule_order: params.categories[rule.category_code] for rule in params.rules}
     rule = F.col("classification_rule")
     return classified.where(rule.isNotNull()).select(
@@ -94,7 +98,9 @@ def classification_table(spark: SparkSession, params: Parameters) -> DataFrame:
         "classification_rule",
         _lookup({order: c.code for order, c in categories.items()}, rule).alias("category_code"),
         _lookup({order: c.section for order, c in categories.items()}, rule).alias("lcr_section"),
-        _lookup({order: c.hqla_level for order, c in categories.items() if c.hqla_level}, rule).alias("hqla_level"),
+        _lookup({order: c.hqla_level for order, c in categories.items() if c.hqla_level}, rule).alias(
+            "hqla_level"
+        ),
         _lookup({order: c.rate for order, c in categories.items()}, rule).cast("double").alias("rate"),
         _lookup({order: c.weight for order, c in categories.items()}, rule).cast("double").alias("weight"),
         _lookup({order: c.parameter_table for order, c in categories.items()}, rule).alias("parameter_table"),
@@ -104,11 +110,15 @@ def classification_table(spark: SparkSession, params: Parameters) -> DataFrame:
 
 def classify(deals: DataFrame, table: DataFrame) -> DataFrame:
     """Attach classification_rule, category_code, lcr_section, rate, weight and their lineage."""
-    keyed = deals.withColumns({
-        "_hqla_key": F.coalesce(F.col("hqla_class"), F.lit(_KEY_NULL)),
-        "_flag_bits": _flag_bits({column: F.col(column) for column in _FLAG_COLUMNS}),
-    })
+    keyed = deals.withColumns(
+        {
+            "_hqla_key": F.coalesce(F.col("hqla_class"), F.lit(_KEY_NULL)),
+            "_flag_bits": _flag_bits({column: F.col(column) for column in _FLAG_COLUMNS}),
+        }
+    )
     classified = keyed.join(
-        F.broadcast(table), ["product_type", "counterparty_type", "_hqla_key", "maturity_bucket", "_flag_bits"], "left"
+        F.broadcast(table),
+        ["product_type", "counterparty_type", "_hqla_key", "maturity_bucket", "_flag_bits"],
+        "left",
     ).drop("_hqla_key", "_flag_bits")
     return add_reject_checks(classified, [("unclassified", F.col("category_code").isNull())])
