@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from regcalc.pipeline import DEAL_DATASET, run_jobs
-from regcalc.settings import Settings
 
 CASES_DIR = Path(__file__).parent / "cases"
 
