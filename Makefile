@@ -9,7 +9,7 @@ SAMPLE_DEALS ?= 20000
 BENCH_DEALS ?= 1000000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run sample test lint bench bench-10m docs clean
+.PHONY: help setup run sample test lint bench docs redshift-check rules-check clean
 
 help: ## list the commands
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -41,6 +41,16 @@ lint: setup ## ruff on the Python code
 
 bench: setup ## benchmark the pipeline on BENCH_DEALS deals (default 1M; make bench BENCH_DEALS=10000000 for 10M)
 	$(BIN)/python -m regcalc.bench --deals $(BENCH_DEALS)
+
+docs: setup ## build the dbt docs site (one static file: target/static_index.html) with lineage
+	$(BIN)/dbt docs generate --static --project-dir . --profiles-dir profiles
+	@echo "open target/static_index.html"
+
+redshift-check: setup ## compile every model for Redshift offline and parse the SQL with sqlglot
+	$(BIN)/python -m regcalc.redshift_check
+
+rules-check: setup ## validate the adjustment rule CSVs (file, line and column for every problem)
+	$(BIN)/regcalc rules check
 
 clean: ## remove generated state (venv kept)
 	rm -rf target logs .regcalc lake sample bench-out spark-warehouse metastore_db derby.log
