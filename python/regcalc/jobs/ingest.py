@@ -342,7 +342,7 @@ def validate_deals(raw: DataFrame) -> DataFrame:
             & F.col("collateral_market_value").isNull(),
         ),
     ]
-    return add_reject_checks(typed, checks)
+    return add_reject_checks(typed, checks).transform(_keep_ingest_rejects)
 
 
 def add_reject_checks(frame: DataFrame, checks: list[tuple[str, Column]]) -> DataFrame:
@@ -360,10 +360,16 @@ def _listed(parts: list[tuple[Column, Column]]) -> Column:
     return F.concat_ws(", ", *[F.when(condition, message) for condition, message in parts])
 
 
-def reject_detail() -> Column:
-    """The field and value behind `reject_reason`, computed only for rejected rows."""
-    reason = F.col("reject_reason")
-    details = {
+def _detail(details: dict[str, Column]) -> Column:
+    detail: Column = F.lit(None).cast("string")
+    for code, message in details.items():
+        detail = F.when(F.col("reject_reason") == code, message).otherwise(detail)
+    return detail
+
+
+def _ingest_details() -> dict[str, Column]:
+    """Messages of the checks of validate_deals, from the values as sent."""
+    return {
         "malformed_row": F.lit("wrong number of fields"),
         "missing_field": F.concat(
             _listed([(_empty(c), F.lit(c)) for c in ("deal_id", "entity_id", "counterparty_id")]),
@@ -391,6 +397,28 @@ def reject_detail() -> Column:
         "missing_collateral_value": F.concat(
             F.lit("collateral_market_value: required for "), F.col("product_type")
         ),
+    }
+
+
+def _keep_ingest_rejects(frame: DataFrame) -> DataFrame:
+    """Keep the detail and the raw record of rows rejected here, then drop the raw values.
+
+    Carrying the fourteen raw columns through the reference joins costs more than all the checks;
+    a valid row carries two nulls instead.
+    """
+    rejected = F.col("reject_reason").isNotNull()
+    raw_json = F.coalesce(
+        F.col(RAW_RECORD),
+        F.to_json(F.struct(*[F.col(RAW_PREFIX + c).cast("string").alias(c) for c in contract.DEALS.columns])),
+    )
+    return frame.withColumns(
+        {"_ingest_detail": F.when(rejected, _detail(_ingest_details())), "_ingest_raw": F.when(rejected, raw_json)}
+    ).drop(*[RAW_PREFIX + column for column in contract.DEALS.columns], RAW_RECORD)
+
+
+def reject_detail() -> Column:
+    """The field and value behind `reject_reason` (for rejected rows; null otherwise)."""
+    later = {
         "unknown_entity": F.concat(
             F.lit("entity_id: "), F.col("entity_id"), F.lit(" not in entities for this date")
         ),
@@ -399,15 +427,12 @@ def reject_detail() -> Column:
             F.col("counterparty_id"),
             F.lit(" not in counterparties for this date"),
         ),
-        "unknown_currency": F.when(
-            F.col("fx_rate").isNull() & F.col("reporting_currency").isNotNull(),
-            F.concat(
-                F.lit("currency "),
-                F.col("currency"),
-                F.lit(" or reporting currency "),
-                F.col("reporting_currency"),
-                F.lit(" not in fx_rates for this date"),
-            ),
+        "unknown_currency": F.concat(
+            F.lit("currency "),
+            F.col("currency"),
+            F.lit(" or reporting currency "),
+            F.coalesce(F.col("reporting_currency"), F.lit("")),
+            F.lit(" not in fx_rates for this date"),
         ),
         "unclassified": F.concat(
             F.lit("no classification rule matches product_type "),
@@ -416,18 +441,16 @@ def reject_detail() -> Column:
             F.coalesce(F.col("counterparty_type"), F.lit("")),
         ),
     }
-    detail: Column = F.lit(None).cast("string")
-    for code, message in details.items():
-        detail = F.when(reason == code, message).otherwise(detail)
-    return detail
+    return F.coalesce(F.col("_ingest_detail"), _detail(later))
 
 
 def raw_record() -> Column:
-    """The row as sent: the raw CSV line if it could not be split, else its fields (untrimmed) as JSON."""
-    return F.coalesce(
-        F.col(RAW_RECORD),
-        F.to_json(F.struct(*[F.col(RAW_PREFIX + c).cast("string").alias(c) for c in contract.DEALS.columns])),
-    )
+    """The row as sent: the raw CSV line if it could not be split, else its fields (untrimmed) as JSON.
+
+    Rows rejected after ingest had valid values, so their typed values stand for what was sent.
+    """
+    typed = F.to_json(F.struct(*[F.col(c).cast("string").alias(c) for c in contract.DEALS.columns]))
+    return F.coalesce(F.col("_ingest_raw"), typed)
 
 
 REJECT_REASONS = (
