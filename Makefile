@@ -32,8 +32,12 @@ sample: $(SAMPLE)/entities.csv ## generate the sample bank (SAMPLE_DEALS deals) 
 run: setup sample ## set up, then run jobs + dbt build on the sample bank (local Spark, ./lake) and print the LCR
 	$(BIN)/regcalc run --input $(SAMPLE)
 
-test: setup lint ## set up, lint, and run the whole test suite
+test: setup lint browser ## set up, lint, and run the whole test suite
 	$(BIN)/pytest
+
+.PHONY: browser
+browser: ## install Debian's chromium (headless docs-site test) if it is not on PATH
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 lint: setup ## ruff on the Python code
 	$(BIN)/ruff check python tests

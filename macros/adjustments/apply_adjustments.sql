@@ -1,9 +1,11 @@
 {#
-  The adjustment model of one injection point: the point's upstream rows, every scenario, and
-  each approved rule of the point applied in order (priority, then rule_id) as one CASE step per
-  rule. Set-based: the whole rule set is one SELECT, no per-rule query. Output columns: the
-  upstream model's documented columns (recomputed ones recomputed), `scenario`, `is_adjusted`,
-  `adjustment_rule_ids`, and per rule `adj_<n>_hit` with `adj_<n>__<field>_before` / `_after` for the audit.
+  The adjustment model of one injection point: the point's upstream rows, every scenario, and each
+  approved rule of the point applied in order (priority, then rule_id). Set-based and flat: one
+  projection evaluates every rule's conditions (conditions see the values as they arrive at the
+  point), one projection computes every adjusted value, so the plan stays small however many rules
+  there are. Output columns: the upstream model's documented columns (recomputed ones recomputed),
+  `scenario`, `is_adjusted`, `adjustment_rule_ids`, and per rule `adj_<n>_hit` with
+  `adj_<n>__<field>_before` / `_after` for the audit.
 
   A thin model file declares the point:   {{ apply_adjustments('deal') }}
 #}
@@ -11,15 +13,18 @@
   {% set point = var('adjustment_points')[point_name] %}
   {% set rule_set = load_adjustment_rules() %}
   {% set rules = adjustment_point_rules(point_name, rule_set) %}
-  {% set upstream = ref(point.model) %}
   {% set columns = adjustment_point_columns(point_name) %}
   {% set fields = adjustment_point_fields(point_name) if rules else {} %}
   {% set has_scenario = 'scenario' in columns %}
   {% set data_columns = columns | reject('equalto', 'scenario') | list %}
+  {% set touched = [] %}
+  {% for rule in rules %}{% for action in rule.actions if action.field not in touched %}
+    {% do touched.append(action.field) %}
+  {% endfor %}{% endfor %}
 -- depends_on: {{ ref('adjustment_rules') }}, {{ ref('adjustment_conditions') }}, {{ ref('adjustment_actions') }}
 with upstream as (
 
-    select * from {{ upstream }}
+    select * from {{ ref(point.model) }}
 
 ),
 
@@ -33,84 +38,97 @@ scenarios as (
 ),
 
 {% endif %}
-step_0 as (
+expanded as (
 
     select
         {% for column in data_columns %}upstream.{{ column }},
-        {% endfor %}{{ 'scenarios.scenario' if not has_scenario else 'upstream.scenario' }},
-        cast(null as {{ dbt.type_string() }}) as adjustment_rule_ids
+        {% endfor %}{{ 'scenarios.scenario' if not has_scenario else 'upstream.scenario' }}
     from upstream
     {% if not has_scenario %}cross join scenarios{% endif %}
 
-){% for rule in rules %},
+),
 
-{% set n = loop.index %}
-step_{{ n }}_match as (
+matched as (
 
     select
-        step_{{ n - 1 }}.*,
-        coalesce({{ adjustment_rule_condition(rule, fields, 'step_' ~ (n - 1)) }}, false) as adj_{{ n }}_hit
-    from step_{{ n - 1 }}
+        expanded.*
+        {% for rule in rules %},
+        -- {{ rule.rule_id }} ({{ rule.scenario }}, priority {{ rule.priority }})
+        coalesce({{ adjustment_rule_condition(rule, fields, 'expanded') }}, false) as adj_{{ loop.index }}_hit
+        {% endfor %}
+    from expanded
 
 ),
 
-step_{{ n }} as (
+adjusted as (
 
-    -- {{ rule.rule_id }} ({{ rule.scenario }}, priority {{ rule.priority }})
     select
         {% for column in data_columns %}
-        {% set action = rule.actions | selectattr('field', 'equalto', column) | first %}
-        {% if action %}
-        case when m.adj_{{ n }}_hit then {{ adjustment_action_sql(action, fields[column], 'm.' ~ column) }}
-             else m.{{ column }} end as {{ column }},
+        {{ adjustment_value(column, rules, rules | length, fields) if column in touched else 'matched.' ~ column }} as {{ column }},
+        {% endfor %}
+        matched.scenario,
+        {% if rules %}
+        {% set ids = [] %}
+        {% for rule in rules %}
+          {% do ids.append('case when matched.adj_' ~ loop.index ~ '_hit then ' ~ regcalc.string_literal(',' ~ rule.rule_id) ~ " else '' end") %}
+        {% endfor %}
+        nullif(trim(leading ',' from {{ ids | join(' || ') }}), '') as adjustment_rule_ids
         {% else %}
-        m.{{ column }},
+        cast(null as {{ dbt.type_string() }}) as adjustment_rule_ids
         {% endif %}
-        {% endfor %}
-        m.scenario,
-        case when not m.adj_{{ n }}_hit then m.adjustment_rule_ids
-             when m.adjustment_rule_ids is null then {{ regcalc.string_literal(rule.rule_id) }}
-             else m.adjustment_rule_ids || {{ regcalc.string_literal(',' ~ rule.rule_id) }} end as adjustment_rule_ids,
-        {% for previous in range(1, n + 1) %}
-        m.adj_{{ previous }}_hit,
-        {% endfor %}
-        {% for earlier in rules[:n - 1] %}{% set e = loop.index %}{% for earlier_action in earlier.actions %}
-        m.adj_{{ e }}__{{ earlier_action.field }}_before,
-        m.adj_{{ e }}__{{ earlier_action.field }}_after,
+        {% for rule in rules %}{% set n = loop.index %},
+        matched.adj_{{ n }}_hit
+        {% for action in rule.actions %},
+        {{ adjustment_value(action.field, rules, n - 1, fields) }} as adj_{{ n }}__{{ action.field }}_before,
+        {{ adjustment_value(action.field, rules, n, fields) }} as adj_{{ n }}__{{ action.field }}_after
         {% endfor %}{% endfor %}
-        {% for action in rule.actions %}
-        m.{{ action.field }} as adj_{{ n }}__{{ action.field }}_before,
-        case when m.adj_{{ n }}_hit then {{ adjustment_action_sql(action, fields[action.field], 'm.' ~ action.field) }}
-             else m.{{ action.field }} end as adj_{{ n }}__{{ action.field }}_after{% if not loop.last %},{% endif %}
-        {% endfor %}
-    from step_{{ n }}_match as m
+    from matched
 
-){% endfor %},
+),
 
 final as (
 
     select
         {% for column in data_columns %}
-        {% if column in point.get('recompute', {}) %}
-        {{ point.recompute[column] }} as {{ column }},
-        {% else %}
-        step_{{ rules | length }}.{{ column }},
-        {% endif %}
+        {{ point.recompute[column] if column in point.get('recompute', {}) else 'adjusted.' ~ column }} as {{ column }},
         {% endfor %}
-        step_{{ rules | length }}.scenario,
-        step_{{ rules | length }}.adjustment_rule_ids is not null as is_adjusted,
-        step_{{ rules | length }}.adjustment_rule_ids
+        adjusted.scenario,
+        adjusted.adjustment_rule_ids is not null as is_adjusted,
+        adjusted.adjustment_rule_ids
         {% for rule in rules %}{% set n = loop.index %},
-        step_{{ rules | length }}.adj_{{ n }}_hit
+        adjusted.adj_{{ n }}_hit
         {% for action in rule.actions %},
-        step_{{ rules | length }}.adj_{{ n }}__{{ action.field }}_before,
-        step_{{ rules | length }}.adj_{{ n }}__{{ action.field }}_after
+        adjusted.adj_{{ n }}__{{ action.field }}_before,
+        adjusted.adj_{{ n }}__{{ action.field }}_after
         {% endfor %}{% endfor %}
-    from step_{{ rules | length }}
+    from adjusted
 
 )
 
 select * from final
+{% endmacro %}
+
+
+{#
+  The value of `field` after the first `upto` rules (in application order), as one expression
+  over `matched`. Each rule appears once: multiply and add scale or shift by a CASE on the rule's
+  hit flag, override replaces the value when hit, so the text grows linearly with the rules.
+#}
+{% macro adjustment_value(field, rules, upto, fields) %}
+  {% set expression = namespace(sql='matched.' ~ field) %}
+  {% for rule in rules[:upto] %}
+    {% set hit = 'matched.adj_' ~ loop.index ~ '_hit' %}
+    {% for action in rule.actions if action.field == field %}
+      {% if action.operation == 'multiply' %}
+        {% set expression.sql = '(' ~ expression.sql ~ ' * case when ' ~ hit ~ ' then ' ~ adjustment_literal(action.value, 'number') ~ ' else 1 end)' %}
+      {% elif action.operation == 'add' %}
+        {% set expression.sql = '(' ~ expression.sql ~ ' + case when ' ~ hit ~ ' then ' ~ adjustment_literal(action.value, 'number') ~ ' else 0 end)' %}
+      {% else %}
+        {% set expression.sql = '(case when ' ~ hit ~ ' then ' ~ adjustment_literal(action.value, fields[field]) ~ ' else ' ~ expression.sql ~ ' end)' %}
+      {% endif %}
+    {% endfor %}
+  {% endfor %}
+  {{ return(expression.sql) }}
 {% endmacro %}
 
 
@@ -169,16 +187,6 @@ select * from final
     {{ return(column ~ ' <> ' ~ adjustment_literal(condition.value, type_class)) }}
   {% endif %}
   {{ return(column ~ ' ' ~ op ~ ' ' ~ adjustment_literal(condition.value, type_class)) }}
-{% endmacro %}
-
-
-{% macro adjustment_action_sql(action, type_class, column) %}
-  {% if action.operation == 'multiply' %}
-    {{ return(column ~ ' * ' ~ adjustment_literal(action.value, 'number')) }}
-  {% elif action.operation == 'add' %}
-    {{ return(column ~ ' + ' ~ adjustment_literal(action.value, 'number')) }}
-  {% endif %}
-  {{ return(adjustment_literal(action.value, type_class)) }}
 {% endmacro %}
 
 

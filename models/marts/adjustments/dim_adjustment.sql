@@ -25,7 +25,7 @@ condition_text as (
         conditions.rule_id,
         {{ dbt.listagg(
             dbt.concat(["conditions.field", "' '", "conditions.operator", "' '", "coalesce(conditions.value, '')"]),
-            "' and '", "order by conditions.field") }} as conditions_text
+            "' and '") }} as conditions_text
     from conditions
     group by conditions.rule_id
 
@@ -37,7 +37,7 @@ action_text as (
         actions.rule_id,
         {{ dbt.listagg(
             dbt.concat(["actions.field", "' '", "actions.operation", "' '", "coalesce(actions.value, '')"]),
-            "'; '", "order by actions.field") }} as actions_text
+            "'; '") }} as actions_text
     from actions
     group by actions.rule_id
 

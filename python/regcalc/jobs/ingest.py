@@ -412,7 +412,10 @@ def _keep_ingest_rejects(frame: DataFrame) -> DataFrame:
         F.to_json(F.struct(*[F.col(RAW_PREFIX + c).cast("string").alias(c) for c in contract.DEALS.columns])),
     )
     return frame.withColumns(
-        {"_ingest_detail": F.when(rejected, _detail(_ingest_details())), "_ingest_raw": F.when(rejected, raw_json)}
+        {
+            "_ingest_detail": F.when(rejected, _detail(_ingest_details())),
+            "_ingest_raw": F.when(rejected, raw_json),
+        }
     ).drop(*[RAW_PREFIX + column for column in contract.DEALS.columns], RAW_RECORD)
 
 

@@ -1,0 +1,107 @@
+-- Every (product type, LCR category) pair a classification rule can produce, with the category's
+-- parameter row: the source of dim_product. Product types are those of the input contract
+-- (contract.PRODUCT_TYPES); a rule's product_type may list several, separated by '|'.
+{%- set product_types = ['cash', 'central_bank_reserve', 'security', 'deposit', 'loan', 'repo', 'reverse_repo',
+                         'credit_facility', 'liquidity_facility', 'derivative_payable', 'derivative_receivable'] %}
+with classification_rules as (
+
+    select * from {{ ref('lcr_classification_rules') }}
+
+),
+
+hqla_haircuts as (
+
+    select * from {{ ref('param_hqla_haircuts') }}
+
+),
+
+outflow_rates as (
+
+    select * from {{ ref('param_outflow_rates') }}
+
+),
+
+inflow_rates as (
+
+    select * from {{ ref('param_inflow_rates') }}
+
+),
+
+excluded_categories as (
+
+    select * from {{ ref('param_excluded_categories') }}
+
+),
+
+product_types as (
+
+    {%- for product_type in product_types %}
+    select {{ string_literal(product_type) }} as product_type
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
+
+),
+
+categories as (
+
+    select
+        hqla_haircuts.category_code,
+        'hqla' as lcr_section,
+        hqla_haircuts.hqla_level,
+        cast(hqla_haircuts.haircut as {{ type_double() }}) as rate,
+        hqla_haircuts.bcbs_paragraph
+    from hqla_haircuts
+    union all
+    select
+        outflow_rates.category_code,
+        'outflow' as lcr_section,
+        cast(null as {{ dbt.type_string() }}) as hqla_level,
+        cast(outflow_rates.run_off_rate as {{ type_double() }}) as rate,
+        outflow_rates.bcbs_paragraph
+    from outflow_rates
+    union all
+    select
+        inflow_rates.category_code,
+        'inflow' as lcr_section,
+        cast(null as {{ dbt.type_string() }}) as hqla_level,
+        cast(inflow_rates.inflow_rate as {{ type_double() }}) as rate,
+        inflow_rates.bcbs_paragraph
+    from inflow_rates
+    union all
+    select
+        excluded_categories.category_code,
+        'excluded' as lcr_section,
+        cast(null as {{ dbt.type_string() }}) as hqla_level,
+        cast(null as {{ type_double() }}) as rate,
+        excluded_categories.bcbs_paragraph
+    from excluded_categories
+
+),
+
+pairs as (
+
+    select distinct
+        product_types.product_type,
+        classification_rules.category_code
+    from classification_rules
+    inner join product_types
+        on {{ dbt.position(dbt.concat(["'|'", 'product_types.product_type', "'|'"]),
+                           dbt.concat(["'|'", 'classification_rules.product_type', "'|'"])) }} > 0
+
+),
+
+final as (
+
+    select
+        pairs.product_type,
+        pairs.category_code,
+        categories.lcr_section,
+        categories.hqla_level,
+        categories.rate,
+        categories.bcbs_paragraph
+    from pairs
+    inner join categories on pairs.category_code = categories.category_code
+
+)
+
+select * from final

@@ -1,0 +1,223 @@
+"""The dbt docs site renders in a real headless browser (Debian's chromium).
+
+`make docs` builds one static file, target/static_index.html (manifest and catalog inlined). This
+module builds it the same way in-process (`dbt docs generate --static`) on a tiny lake written by
+the Spark jobs, opens it in headless chromium and checks what a person would see: the project
+overview, a model page with its columns and lineage, the project tree, and the full-screen lineage
+graph, whose screenshot must be a real picture.
+
+The assertions read the page's text outside <script> elements: the static file inlines the whole
+manifest in a script, so a model name appears in the raw file even if nothing rendered.
+
+chromium comes from Debian (`make browser`, a prerequisite of `make test`); without it on PATH the
+module is skipped.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from regcalc.dbt import invoke_dbt
+from regcalc.pipeline import run_jobs
+from regcalc.settings import Settings
+
+CHROMIUM = shutil.which("chromium")
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="chromium is not on PATH: `make browser` installs it (apt-get install chromium)",
+    ),
+]
+
+CASE_DIR = Path(__file__).parent / "cases" / "no_cap_binds"
+SCHEMA = "docs_site"
+LAKE_SCHEMA = "docs_site_lake"  # this module's lake tables, apart from other modules' lakes
+BROWSER_TIMEOUT = 120  # seconds for one chromium run (it normally takes a few)
+WINDOW = (1400, 900)
+
+# The lineage of the LCR, source to mart: every one must be visible on the site.
+LINEAGE = (
+    "stg_lake__deal_liquidity",
+    "int_deal_liquidity",
+    "int_deal_liquidity__adjusted",
+    "int_lcr_category_totals",
+    "int_lcr_category_totals__adjusted",
+    "int_lcr_components",
+    "int_lcr_components__adjusted",
+    "fct_lcr",
+)
+OVERVIEW_TITLE = "regcalc: Basel III Liquidity Coverage Ratio"
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(scope="module")
+def site(spark, tmp_path_factory, monkeypatch_module) -> Path:
+    """static_index.html of the project, generated on a lake the jobs wrote from one hand case."""
+    work = tmp_path_factory.mktemp("docs_site")
+    # invoke_dbt exports the settings to the environment: restore it after the module.
+    for name in ("REGCALC_LAKE", "REGCALC_TARGET", "REGCALC_SCHEMA"):
+        monkeypatch_module.setenv(name, "unset")
+    monkeypatch_module.setenv("REGCALC_TARGET", "local")
+    monkeypatch_module.setenv("REGCALC_SCHEMA", SCHEMA)
+    settings = Settings.from_env(lake=str(work / "lake"))
+    run_jobs(spark, settings.lake, CASE_DIR)
+    target = work / "target"
+    invoke_dbt(
+        ["docs", "generate", "--static", "--target-path", str(target)],
+        settings,
+        extra_vars={"lake_schema": LAKE_SCHEMA},
+    )
+    page = target / "static_index.html"
+    assert page.is_file(), f"dbt docs generate --static wrote no {page}"
+    return page
+
+
+def chromium(page: Path, route: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """One headless chromium run on `page` at the site route `route` (e.g. "/overview")."""
+    profile = tmp_path / f"chromium-profile-{len(list(tmp_path.glob('chromium-profile-*')))}"
+    command = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        # Lets the page's timers (Angular digests, graph layout) run before the dump / screenshot.
+        "--virtual-time-budget=15000",
+        *args,
+        f"{page.as_uri()}#!{route}",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=BROWSER_TIMEOUT, check=False)
+    assert result.returncode == 0, f"chromium failed ({result.returncode}):\n{result.stderr[-3000:]}"
+    return result
+
+
+class _VisibleText(HTMLParser):
+    """The text of a document outside <script>, <style> and <template> (what rendering produced)."""
+
+    SKIPPED = {"script", "style", "template", "noscript"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIPPED:
+            self.depth += 1
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIPPED and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if not self.depth and data.strip():
+            self.parts.append(data.strip())
+
+
+def visible_text(dom: str) -> str:
+    parser = _VisibleText()
+    parser.feed(dom)
+    return " ".join(" ".join(parser.parts).split())
+
+
+def rendered(page: Path, route: str, tmp_path: Path) -> tuple[str, str]:
+    """The DOM after rendering the route, and its visible text."""
+    dom = chromium(page, route, tmp_path, "--dump-dom").stdout
+    assert "</html>" in dom, f"chromium dumped no document for {route}"
+    text = visible_text(dom)
+    # Angular ran: its bindings were replaced by values.
+    assert "{{" not in text, f"unrendered template bindings on {route}: {text[:500]}"
+    return dom, text
+
+
+def png_summary(path: Path) -> tuple[int, int, int]:
+    """Width, height and number of distinct colours of sampled rows of an 8-bit RGB(A) PNG."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    chunks, offset = {}, 8
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        kind = data[offset + 4 : offset + 8]
+        chunks.setdefault(kind, []).append(data[offset + 8 : offset + 8 + length])
+        offset += 12 + length
+    width, height, depth, colour_type = struct.unpack(">IIBB", chunks[b"IHDR"][0][:10])
+    assert depth == 8 and colour_type in (2, 6), f"unexpected PNG format: depth {depth}, colour {colour_type}"
+    channels = 3 if colour_type == 2 else 4
+    raw = zlib.decompress(b"".join(chunks[b"IDAT"]))
+    stride = 1 + width * channels
+    assert len(raw) == stride * height, "PNG data does not match its header"
+    # Rows whose filter is None (0) or Sub (1) decode on their own; count the colours of those.
+    colours = set()
+    for row in range(0, height, 7):
+        line = raw[row * stride : (row + 1) * stride]
+        kind, pixels = line[0], bytearray(line[1:])
+        if kind == 1:
+            for index in range(channels, len(pixels)):
+                pixels[index] = (pixels[index] + pixels[index - channels]) & 0xFF
+        elif kind != 0:
+            continue
+        colours.update(bytes(pixels[i : i + 3]) for i in range(0, len(pixels), channels))
+    return width, height, len(colours)
+
+
+def test_overview_page_shows_the_project_overview(site, tmp_path):
+    _, text = rendered(site, "/overview", tmp_path)
+    assert OVERVIEW_TITLE in text
+    for phrase in ("How the data flows", "The layers", "Reading the lineage"):
+        assert phrase in text, f"overview section {phrase!r} not rendered"
+    # The project tree of the sidebar lists the project's models.
+    assert "regcalc" in text
+
+
+def test_model_page_shows_description_columns_and_lineage(site, tmp_path):
+    _, text = rendered(site, "/model/model.regcalc.fct_lcr", tmp_path)
+    assert "fct_lcr" in text
+    assert "The Liquidity Coverage Ratio per entity and as-of date" in text
+    for column in ("hqla", "adj_15_cap", "adj_40_cap", "net_cash_outflows", "lcr", "l2b_cap_binds"):
+        assert column in text.split(), f"column {column} not on the fct_lcr page"
+    # Depends On: the adjusted components and the caps seed.
+    assert "int_lcr_components__adjusted" in text
+    assert "param_lcr_caps" in text
+
+
+@pytest.mark.parametrize("model", LINEAGE)
+def test_every_model_of_the_lcr_lineage_has_its_page(site, tmp_path, model):
+    _, text = rendered(site, f"/model/model.regcalc.{model}", tmp_path)
+    assert model in text.split(), f"{model} not rendered on its own page"
+
+
+def test_full_screen_lineage_graph_renders(site, tmp_path):
+    # g_v=1 opens the lineage graph full screen; g_i is its --select box (+fct_lcr: fct_lcr and
+    # everything it is built from).
+    route = "/model/model.regcalc.fct_lcr?g_v=1&g_i=%2Bfct_lcr"
+    dom, text = rendered(site, route, tmp_path)
+    assert "<canvas" in dom, "the lineage graph drew no canvas"
+    assert "+fct_lcr" in dom, "the graph's --select box does not hold +fct_lcr"
+
+    shot = tmp_path / "lineage.png"
+    chromium(site, route, tmp_path, f"--screenshot={shot}", f"--window-size={WINDOW[0]},{WINDOW[1]}")
+    assert shot.is_file(), "chromium wrote no screenshot"
+    width, height, colours = png_summary(shot)
+    assert (width, height) == WINDOW
+    # A blank or error page has a handful of colours; the graph with its labels has many.
+    assert colours > 50, f"the screenshot looks blank ({colours} colours)"
+    assert shot.stat().st_size > 20_000, f"the screenshot is only {shot.stat().st_size} bytes"
