@@ -752,12 +752,6 @@ def test_invalid_rules_report_missed_problems(invalid, problem):
     assert any(re.search(MISSED_PROBLEMS[problem][0], line) for line in lines), "\n".join(lines)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="invoke_dbt() (python/regcalc/dbt.py) keeps only the first 8 lines of a failing node's "
-    "message: the DbtError names the first 6 rule problems and drops the rest",
-)
 def test_dbt_error_names_every_problem(invalid):
     missing = [
         problem
@@ -821,14 +815,6 @@ def test_duplicate_rule_id_is_reported_with_the_other_problems(spark, lake, monk
     assert any(re.search(EXPECTED_PROBLEMS["unknown point"], line) for line in lines), lines
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DbtError,
-    reason="the SQL text of an adjustment view grows with the square of the rules changing one field "
-    "(each rule's before / after columns repeat the CASE terms of every earlier rule on that field): "
-    "20 rules on weight compile to ~45,000 characters and the local target's Derby metastore refuses "
-    "a view text over 32,700 (truncation error on VIEW_ORIGINAL_TEXT), so dbt build fails",
-)
 def test_many_rules_at_one_point(spark, lake, monkeypatch_module):
     """Twenty rules on one value, priorities the reverse of their ids: all apply, in priority order."""
     ids = [f"Z{n:02d}" for n in range(1, 21)]
@@ -844,13 +830,6 @@ def test_many_rules_at_one_point(spark, lake, monkeypatch_module):
     assert rows[0]["weighted_amount"] == pytest.approx(5000 * 0.3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="apply_adjustments() writes the rule_id unquoted into a SQL line comment "
-    "('-- {{ rule.rule_id }} (...)'): a line break in a rule_id ends the comment and the rest of the "
-    "id becomes SQL (here a parse error); validation does not reject it either",
-)
 def test_rule_id_with_a_line_break_stays_data(spark, lake, monkeypatch_module):
     rule_id = "R-LINE\nBREAK"
     try:

@@ -53,7 +53,6 @@ matched as (
     select
         expanded.*
         {% for rule in rules %},
-        -- {{ rule.rule_id }} ({{ rule.scenario }}, priority {{ rule.priority }})
         coalesce({{ adjustment_rule_condition(rule, fields, 'expanded') }}, false) as adj_{{ loop.index }}_hit
         {% endfor %}
     from expanded

@@ -50,8 +50,10 @@ def invoke_dbt(
     for node_result in getattr(result.result, "results", []) or []:
         if str(node_result.status) in ("error", "fail", "runtime error"):
             lines = [line for line in (node_result.message or "").strip().splitlines() if line.strip()]
-            # The first lines say what failed; Spark's query plans after them run to pages.
-            message = "\n    ".join(lines[:8] + (["..."] if len(lines) > 8 else []))
+            # Keep every line of a compilation error (e.g. all adjustment rule problems); a runtime
+            # error's first lines say what failed and the Spark query plan after them runs to pages.
+            keep = len(lines) if "Compilation Error" in (lines[0] if lines else "") else 8
+            message = "\n    ".join(lines[:keep] + (["..."] if len(lines) > keep else []))
             failures.append(f"{node_result.node.unique_id}: {node_result.status}: {message}")
     detail = "\n  ".join(failures) if failures else "see the dbt output above and logs/dbt.log"
     raise DbtError(f"dbt {' '.join(command)} failed:\n  {detail}")
