@@ -15,6 +15,7 @@ module is skipped.
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
@@ -44,16 +45,16 @@ LAKE_SCHEMA = "docs_site_lake"  # this module's lake tables, apart from other mo
 BROWSER_TIMEOUT = 120  # seconds for one chromium run (it normally takes a few)
 WINDOW = (1400, 900)
 
-# The lineage of the LCR, source to mart: every one must be visible on the site.
+# The lineage of the LCR, source to mart: each model's page must show it and the node it is built from.
 LINEAGE = (
-    "stg_lake__deal_liquidity",
-    "int_deal_liquidity",
-    "int_deal_liquidity__adjusted",
-    "int_lcr_category_totals",
-    "int_lcr_category_totals__adjusted",
-    "int_lcr_components",
-    "int_lcr_components__adjusted",
-    "fct_lcr",
+    ("stg_lake__deal_liquidity", "deal_liquidity"),  # the source lake.deal_liquidity
+    ("int_deal_liquidity", "stg_lake__deal_liquidity"),
+    ("int_deal_liquidity__adjusted", "int_deal_liquidity"),
+    ("int_lcr_category_totals", "int_deal_liquidity__adjusted"),
+    ("int_lcr_category_totals__adjusted", "int_lcr_category_totals"),
+    ("int_lcr_components", "int_lcr_category_totals__adjusted"),
+    ("int_lcr_components__adjusted", "int_lcr_components"),
+    ("fct_lcr", "int_lcr_components__adjusted"),
 )
 OVERVIEW_TITLE = "regcalc: Basel III Liquidity Coverage Ratio"
 
@@ -110,41 +111,90 @@ def chromium(page: Path, route: str, tmp_path: Path, *args: str) -> subprocess.C
     return result
 
 
-class _VisibleText(HTMLParser):
-    """The text of a document outside <script>, <style> and <template> (what rendering produced)."""
+class _PageText(HTMLParser):
+    """Text of a rendered document outside <script> and <style>: all of it, and the routed page's.
 
-    SKIPPED = {"script", "style", "template", "noscript"}
+    The routed page is the element with a `ui-view` attribute and class app-body: what the route
+    shows beside the sidebar (whose project tree lists every node on every route).
+    """
+
+    VOID = {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
+    SKIPPED = {"script", "style", "template"}
 
     def __init__(self) -> None:
         super().__init__()
-        self.parts: list[str] = []
-        self.depth = 0
+        self.open: list[str] = []
+        self.skipping = 0
+        self.page_depth: int | None = None  # depth of the open routed-page element
+        self.all: list[str] = []
+        self.page: list[str] = []
 
     def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        self.open.append(tag)
+        attributes = dict(attrs)
+        if (
+            self.page_depth is None
+            and "ui-view" in attributes
+            and "app-body" in (attributes.get("class") or "")
+        ):
+            self.page_depth = len(self.open)
         if tag in self.SKIPPED:
-            self.depth += 1
+            self.skipping += 1
 
     def handle_endtag(self, tag):
-        if tag in self.SKIPPED and self.depth:
-            self.depth -= 1
+        if tag in self.VOID or not self.open:
+            return
+        if tag in self.SKIPPED and self.skipping:
+            self.skipping -= 1
+        if self.page_depth == len(self.open):
+            self.page_depth = -1  # closed: only the first routed page counts
+        self.open.pop()
 
     def handle_data(self, data):
-        if not self.depth and data.strip():
-            self.parts.append(data.strip())
+        if self.skipping or not data.strip():
+            return
+        self.all.append(data.strip())
+        if self.page_depth is not None and self.page_depth > 0:
+            self.page.append(data.strip())
 
 
-def visible_text(dom: str) -> str:
-    parser = _VisibleText()
+def page_text(dom: str) -> tuple[str, str]:
+    """(text of the whole document, text of the routed page), whitespace collapsed."""
+    parser = _PageText()
     parser.feed(dom)
-    return " ".join(" ".join(parser.parts).split())
+    return tuple(" ".join(" ".join(parts).split()) for parts in (parser.all, parser.page))
 
 
 def rendered(page: Path, route: str, tmp_path: Path) -> tuple[str, str]:
-    """The DOM after rendering the route, and its visible text."""
+    """The DOM after rendering the route, and the text of its routed page."""
     dom = chromium(page, route, tmp_path, "--dump-dom").stdout
     assert "</html>" in dom, f"chromium dumped no document for {route}"
-    text = visible_text(dom)
+    _, text = page_text(dom)
+    assert text, f"the route {route} rendered an empty page (did the site's JavaScript run?)"
     return dom, text
+
+
+def depends_on(text: str) -> list[str]:
+    """The names listed in the "Depends On" section of a rendered model page."""
+    match = re.search(r"Depends On ((?:(?!Depends On).)*?) Code Source", text)
+    assert match, f"no Depends On section on the page: {text[:300]}"
+    return match.group(1).split()
 
 
 def png_summary(path: Path) -> tuple[int, int, int]:
@@ -179,37 +229,46 @@ def png_summary(path: Path) -> tuple[int, int, int]:
 
 def test_overview_page_shows_the_project_overview(site, tmp_path):
     _, text = rendered(site, "/overview", tmp_path)
-    assert OVERVIEW_TITLE in text
-    for phrase in ("How the data flows", "The layers", "Reading the lineage"):
-        assert phrase in text, f"overview section {phrase!r} not rendered"
-    # The project tree of the sidebar lists the project's models.
-    assert "regcalc" in text
+    assert text.startswith(OVERVIEW_TITLE), f"the overview does not open with its title: {text[:200]}"
+    for heading in ("How the data flows", "The layers", "Reading the lineage"):
+        assert heading in text, f"overview section {heading!r} not rendered"
+    assert "fct_lcr <- int_lcr_components__adjusted <- int_lcr_components" in text
 
 
 def test_model_page_shows_description_columns_and_lineage(site, tmp_path):
     _, text = rendered(site, "/model/model.regcalc.fct_lcr", tmp_path)
-    assert "fct_lcr" in text
+    assert text.split()[0] == "fct_lcr", f"the page is not fct_lcr's: {text[:200]}"
     assert "The Liquidity Coverage Ratio per entity and as-of date" in text
-    for column in ("hqla", "adj_15_cap", "adj_40_cap", "net_cash_outflows", "lcr", "l2b_cap_binds"):
-        assert column in text.split(), f"column {column} not on the fct_lcr page"
-    # Depends On: the adjusted components and the caps seed.
-    assert "int_lcr_components__adjusted" in text
-    assert "param_lcr_caps" in text
+    words = text.split()
+    for column in (
+        "scenario",
+        "hqla",
+        "adj_15_cap",
+        "adj_40_cap",
+        "net_cash_outflows",
+        "lcr",
+        "l2b_cap_binds",
+    ):
+        assert column in words, f"column {column} not on the fct_lcr page"
+    assert "Stock of HQLA = L1 + L2A + L2B - adj_15_cap - adj_40_cap." in text  # a column description
+    assert depends_on(text) == ["Models", "Seeds", "Macros", "int_lcr_components__adjusted"]
 
 
-@pytest.mark.parametrize("model", LINEAGE)
-def test_every_model_of_the_lcr_lineage_has_its_page(site, tmp_path, model):
+@pytest.mark.parametrize(("model", "parent"), LINEAGE, ids=[model for model, _ in LINEAGE])
+def test_each_model_of_the_lcr_lineage_shows_what_it_is_built_from(site, tmp_path, model, parent):
     _, text = rendered(site, f"/model/model.regcalc.{model}", tmp_path)
-    assert model in text.split(), f"{model} not rendered on its own page"
+    assert text.split()[0] == model, f"the page of {model} shows {text[:200]}"
+    assert "Description" in text and "Columns" in text
+    assert parent in depends_on(text), f"{model}'s page does not list {parent} under Depends On"
 
 
 def test_full_screen_lineage_graph_renders(site, tmp_path):
     # g_v=1 opens the lineage graph full screen; g_i is its --select box (+fct_lcr: fct_lcr and
-    # everything it is built from).
+    # everything it is built from). Cytoscape draws the nodes on canvases, hence the screenshot.
     route = "/model/model.regcalc.fct_lcr?g_v=1&g_i=%2Bfct_lcr"
-    dom, text = rendered(site, route, tmp_path)
+    dom, _ = rendered(site, route, tmp_path)
     assert "<canvas" in dom, "the lineage graph drew no canvas"
-    assert "+fct_lcr" in dom, "the graph's --select box does not hold +fct_lcr"
+    assert 'value="+fct_lcr"' in dom or ">+fct_lcr<" in dom, "the graph's --select box does not hold +fct_lcr"
 
     shot = tmp_path / "lineage.png"
     chromium(site, route, tmp_path, f"--screenshot={shot}", f"--window-size={WINDOW[0]},{WINDOW[1]}")
