@@ -290,3 +290,11 @@ def test_full_screen_lineage_graph_renders(site, tmp_path):
         f"no model nodes drawn ({colours[MODEL_NODE]} pixels of #{MODEL_NODE.hex()})"
     )
     assert len(colours) > 500, f"the screenshot has only {len(colours)} colours: no labels drawn?"
+
+
+def test_exposure_page_shows_the_power_bi_report_and_the_marts_it_reads(site):
+    _, text = rendered(site, "/exposure/exposure.regcalc.powerbi_lcr_reporting")
+    assert text.startswith("LCR reporting (Power BI)"), f"not the exposure's page: {text[:200]}"
+    assert "Regulatory Reporting" in text  # its owner
+    for mart in ("agg_lcr_date_entity", "mv_lcr_current", "fct_liquidity_deal", "dim_entity"):
+        assert mart in text.split(), f"the exposure page does not list {mart}"

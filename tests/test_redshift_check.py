@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -28,6 +29,36 @@ def test_project_sql_parses_as_redshift(tmp_path):
     summary = result.stdout.strip().splitlines()[-1]
     assert summary.startswith("redshift-check: ") and summary.endswith(" nodes parsed, 0 failed"), summary
     assert int(summary.split()[1]) > 0
+
+    # The physical design comes from configuration (dbt_project.yml), resolved for Redshift.
+    manifest = json.loads((tmp_path / "redshift" / "manifest.json").read_text())
+    configs = {
+        node["name"]: node["config"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["package_name"] == "regcalc"
+    }
+    design = {
+        name: (config["materialized"], config.get("dist"), config.get("sort"), config.get("auto_refresh"))
+        for name, config in configs.items()
+        if name.startswith(("dim_", "fct_liquidity_deal", "fct_lcr_entity_day", "agg_", "mv_"))
+    }
+    assert design == {
+        "dim_entity": ("table", "all", None, None),
+        "dim_counterparty": ("table", "all", None, None),
+        "dim_date": ("table", "all", None, None),
+        "dim_product": ("table", "all", None, None),
+        "dim_adjustment": ("table", "all", None, None),
+        "fct_liquidity_deal": ("table", "entity_key", ["as_of_date"], None),
+        "fct_lcr_entity_day": ("table", "entity_key", ["as_of_date"], None),
+        "agg_lcr_date_entity": ("table", "all", ["as_of_date"], None),
+        "agg_lcr_date_entity_scenario": ("table", "all", ["as_of_date"], None),
+        "agg_lcr_date_category": ("table", "all", ["as_of_date"], None),
+        "mv_lcr_summary": ("materialized_view", "all", ["as_of_date"], True),
+        "mv_lcr_current": ("materialized_view", "all", ["as_of_date"], True),
+    }
+    # Views over the Spectrum tables must be late-binding.
+    staging = {name: config.get("bind") for name, config in configs.items() if name.startswith("stg_lake__")}
+    assert len(staging) == 5 and set(staging.values()) == {False}, staging
 
 
 def test_plain_select_passes():

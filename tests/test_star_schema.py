@@ -203,3 +203,100 @@ def test_bridge_lists_every_rule_of_every_adjusted_deal(spark, star):
     }
     actual = {(row["deal_row_key"], row["adjustment_key"]) for row in _table(spark, "bridge_deal_adjustment")}
     assert actual == expected
+
+
+def _by(rows: list[dict], *key: str) -> dict[tuple, dict]:
+    return {tuple(row[column] for column in key): row for row in rows}
+
+
+@pytest.mark.e2e
+def test_bi_entity_aggregates_are_the_lcr_per_date_entity_and_scenario(spark, star):
+    lcr = _by(_table(spark, "fct_lcr"), "scenario", "as_of_date", "entity_id")
+    star_lcr = _by(_table(spark, "fct_lcr_entity_day"), "scenario", "as_of_date", "entity_id")
+    assert {scenario for scenario, _, _ in lcr} > {"base"}, "the example rules add no scenario"
+    reported = ("hqla", "total_outflows", "total_inflows", "capped_inflows", "net_cash_outflows", "lcr")
+
+    expected_base = {
+        (day, entity): {
+            "date_key": star_lcr[("base", day, entity)]["date_key"],
+            "entity_key": star_lcr[("base", day, entity)]["entity_key"],
+            "as_of_date": day,
+            "entity_id": entity,
+            "reporting_currency": row["reporting_currency"],
+            **{column: row[column] for column in reported},
+            **{column: row[column] for column in ("l2b_cap_binds", "l2_cap_binds", "inflow_cap_binds")},
+            "deal_count": row["deal_count"],
+            "adjusted_deal_count": row["adjusted_deal_count"],
+        }
+        for (scenario, day, entity), row in lcr.items()
+        if scenario == "base"
+    }
+    assert _by(_table(spark, "agg_lcr_date_entity"), "as_of_date", "entity_id") == expected_base
+
+    actual = _by(_table(spark, "agg_lcr_date_entity_scenario"), "scenario", "as_of_date", "entity_id")
+    assert set(actual) == set(lcr)
+    for (scenario, day, entity), row in actual.items():
+        mine, base = lcr[(scenario, day, entity)], lcr[("base", day, entity)]
+        for measure in ("hqla", "net_cash_outflows", "lcr"):
+            assert row[measure] == mine[measure] and row[f"base_{measure}"] == base[measure]
+            assert row[f"{measure}_change"] == pytest.approx(mine[measure] - base[measure], abs=1e-9)
+        if scenario == "base":
+            assert row["lcr_change"] == 0
+
+
+@pytest.mark.e2e
+def test_bi_category_aggregates_count_the_deals_and_add_up_the_categories(spark, star):
+    deals = _table(spark, "fct_deal_liquidity")
+    categories = _table(spark, "int_lcr_category_totals__adjusted")
+    key = ("scenario", "as_of_date", "entity_id", "category_code")
+
+    summary = _by(_table(spark, "mv_lcr_summary"), *key)
+    deal_counts: dict[tuple, int] = defaultdict(int)
+    adjusted_counts: dict[tuple, int] = defaultdict(int)
+    for deal in deals:
+        deal_counts[tuple(deal[column] for column in key)] += 1
+        adjusted_counts[tuple(deal[column] for column in key)] += bool(deal["is_adjusted"])
+    assert {k: row["deal_count"] for k, row in summary.items()} == dict(deal_counts)
+    for k, row in summary.items():
+        category = _by(categories, *key)[k]
+        assert row["weighted_amount"] == category["weighted_amount"]
+        assert row["has_adjustments"] == (adjusted_counts[k] > 0 or category["is_adjusted"]), k
+    assert any(row["has_adjustments"] for row in summary.values())
+    assert not all(row["has_adjustments"] for row in summary.values())
+
+    expected: dict[tuple, dict] = defaultdict(lambda: {"entity_count": 0, "deal_count": 0, "weighted": 0.0})
+    for category in categories:
+        if category["scenario"] == "base":
+            totals = expected[
+                (category["as_of_date"], category["category_code"], category["reporting_currency"])
+            ]
+            totals["entity_count"] += 1
+            totals["deal_count"] += category["deal_count"]
+            totals["weighted"] += category["weighted_amount"]
+    actual = _by(_table(spark, "agg_lcr_date_category"), "as_of_date", "category_code", "reporting_currency")
+    assert set(actual) == set(expected)
+    for k, row in actual.items():
+        assert (row["entity_count"], row["deal_count"]) == (
+            expected[k]["entity_count"],
+            expected[k]["deal_count"],
+        )
+        assert row["weighted_amount"] == pytest.approx(expected[k]["weighted"], abs=1e-6)
+
+
+@pytest.mark.e2e
+def test_bi_current_view_keeps_the_last_days_up_to_the_latest_date(spark, star):
+    everything = {(row["scenario"], row["as_of_date"], row["entity_id"]) for row in _table(spark, "fct_lcr")}
+    latest = max(day for _, day, _ in everything)
+    assert {
+        (r["scenario"], r["as_of_date"], r["entity_id"]) for r in _table(spark, "mv_lcr_current")
+    } == everything
+
+    # A two-day window keeps the latest two as-of dates only (the bank has three).
+    invoke_dbt(["run", "--select", "mv_lcr_current"], star["settings"], {"bi_current_days": 2})
+    window = {(r["scenario"], r["as_of_date"], r["entity_id"]) for r in _table(spark, "mv_lcr_current")}
+    assert window == {row for row in everything if row[1] > latest - dt.timedelta(days=2)}
+    assert len({day for _, day, _ in window}) == 2
+    # On Spark the "materialized views" are tables (configuration, dbt_project.yml).
+    assert spark.sql(f"describe table extended {SCHEMA}.mv_lcr_summary").where("col_name = 'Type'").first()[
+        1
+    ] == ("MANAGED")

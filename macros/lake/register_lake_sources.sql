@@ -38,7 +38,11 @@
   {% endif %}
 {% endmacro %}
 
-{# Redshift reads the lake through a Spectrum external schema created once by the platform team. #}
+{#
+  Redshift reads the lake through Spectrum external tables in var('lake_schema'). They are declared
+  outside dbt by `regcalc register-spectrum` (python/regcalc/spectrum.py, from the same sources YAML),
+  which lists the published partitions on S3 and runs DDL that cannot run in dbt's transaction.
+#}
 {% macro default__register_lake_sources() %}
   {{ return('') }}
 {% endmacro %}

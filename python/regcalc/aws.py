@@ -92,7 +92,7 @@ def _explain(action: str, error: BaseException, permissions: str) -> AwsError:
     return AwsError(f"{action} failed: {code}: {details.get('Message') or client_error}. Fix: {hint}.")
 
 
-def _call(action: str, permissions: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def aws_call(action: str, permissions: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return function(*args, **kwargs)
     except _AWS_ERRORS as error:
@@ -183,7 +183,7 @@ def publish_directory(
         )
     s3 = client or boto3.client("s3")
     where = f"s3://{bucket}/{prefix}"
-    _call(
+    aws_call(
         f"publish {source} to {where}: checking bucket {bucket!r}",
         S3_PERMISSIONS,
         s3.head_bucket,
@@ -274,15 +274,15 @@ def _roll_back(
 # --- Redshift -----------------------------------------------------------------------------------------
 
 
-def _quote_identifier(name: str) -> str:
+def quote_identifier(name: str) -> str:
     if not name or len(name.encode()) > 127 or re.search(r"[\x00-\x1f]", name):
         raise AwsError(f"{name!r} is not a valid Redshift identifier (1-127 bytes, no control characters)")
     return '"' + name.replace('"', '""') + '"'
 
 
-def _quote_literal(value: str) -> str:
+def quote_literal(value: str) -> str:
     if re.search(r"[\x00-\x1f]", value):
-        raise AwsError(f"{value!r} contains control characters: not allowed in a COPY literal")
+        raise AwsError(f"{value!r} contains control characters: not allowed in a SQL string literal")
     # Redshift treats a backslash in a string literal as an escape character.
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
@@ -305,14 +305,14 @@ def copy_statement(table: str | Sequence[str], s3_uri: str, iam_role: str) -> st
     if iam_role.strip().lower() == "default":
         credentials = "IAM_ROLE default"
     elif all(_IAM_ROLE_ARN.match(role) for role in roles):
-        credentials = f"IAM_ROLE {_quote_literal(','.join(roles))}"
+        credentials = f"IAM_ROLE {quote_literal(','.join(roles))}"
     else:
         raise AwsError(
             f"{iam_role!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>), a comma-separated "
             "chain of them, or 'default'"
         )
-    target = ".".join(_quote_identifier(part) for part in parts)
-    source = _quote_literal(f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}/")
+    target = ".".join(quote_identifier(part) for part in parts)
+    source = quote_literal(f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}/")
     return f"COPY {target} FROM {source} {credentials} FORMAT AS PARQUET"
 
 
@@ -379,9 +379,11 @@ def run_redshift_statements(
     for done, group in enumerate(groups):
         action = f"run on {where}: {_short(group[0], 200)}"
         if len(group) == 1:
-            started = _call(action, DATA_API_PERMISSIONS, data_api.execute_statement, Sql=group[0], **target)
+            started = aws_call(
+                action, DATA_API_PERMISSIONS, data_api.execute_statement, Sql=group[0], **target
+            )
         else:
-            started = _call(
+            started = aws_call(
                 action, DATA_API_PERMISSIONS, data_api.batch_execute_statement, Sqls=group, **target
             )
         described = _wait(data_api, started["Id"], action, poll_seconds, timeout_seconds)
@@ -394,7 +396,7 @@ def run_redshift_statements(
 def _wait(data_api: Any, statement_id: str, action: str, poll_seconds: float, timeout_seconds: float) -> dict:
     deadline = time.monotonic() + timeout_seconds
     while True:
-        described = _call(action, DATA_API_PERMISSIONS, data_api.describe_statement, Id=statement_id)
+        described = aws_call(action, DATA_API_PERMISSIONS, data_api.describe_statement, Id=statement_id)
         if described["Status"] in DATA_API_TERMINAL:
             return described
         if time.monotonic() >= deadline:

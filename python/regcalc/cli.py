@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -114,6 +115,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lcr.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
 
+    spectrum = commands.add_parser(
+        "register-spectrum",
+        help="declare the S3 lake as Redshift Spectrum external tables (production)",
+        description="Create the external schema, one external table per lake dataset (columns from the "
+        "sources YAML) and a partition per published as-of date, through the Redshift Data API. "
+        "`regcalc run --target redshift` does this after the jobs; run it alone after moving the lake. "
+        "Connection: REGCALC_REDSHIFT_DATABASE, REGCALC_REDSHIFT_CLUSTER_ID or REGCALC_REDSHIFT_WORKGROUP, "
+        "REGCALC_REDSHIFT_SECRET_ARN (or REGCALC_REDSHIFT_USER), REGCALC_SPECTRUM_IAM_ROLE, "
+        "REGCALC_SPECTRUM_CATALOG_DATABASE.",
+    )
+    spectrum.add_argument("--lake", help="lake URI (s3://bucket/prefix; default $REGCALC_LAKE)")
+    spectrum.add_argument(
+        "--schema",
+        default="regcalc_lake",
+        help="external schema, = dbt var lake_schema (default regcalc_lake)",
+    )
+
+    publish = commands.add_parser(
+        "publish",
+        help="copy a file or folder to S3 all together or not at all (e.g. the docs site)",
+        description="Upload SOURCE (a file, or every file under a folder) to S3_URI through a staging "
+        "prefix: readers never see a half-written set, and a failure puts the previous files back.",
+    )
+    publish.add_argument("source", type=Path, help="file or folder to publish")
+    publish.add_argument("s3_uri", help="destination, s3://bucket/prefix")
+    publish.add_argument(
+        "--mirror", action="store_true", help="also delete keys under the prefix that SOURCE no longer has"
+    )
+
     rules = commands.add_parser(
         "rules",
         help="check adjustment rules, or show their impact",
@@ -144,9 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"generate": cmd_generate, "run": cmd_run, "lcr": cmd_lcr, "rules": cmd_rules}[args.command](
-            args
-        )
+        commands = {
+            "generate": cmd_generate,
+            "run": cmd_run,
+            "lcr": cmd_lcr,
+            "register-spectrum": cmd_register_spectrum,
+            "publish": cmd_publish,
+            "rules": cmd_rules,
+        }
+        return commands[args.command](args)
     except RegcalcError as error:
         print(f"regcalc {args.command}: error: {error}", file=sys.stderr)
         return 1
@@ -203,11 +239,47 @@ def cmd_run(args) -> int:
         progress.info(f"    {example}")
     if args.skip_dbt:
         return 0
+    if settings.target == "redshift":
+        with progress.stage("register the lake in Redshift Spectrum"):
+            register_lake_in_spectrum(settings.lake, "regcalc_lake")
     with progress.stage(f"dbt build (target {settings.target})"):
         invoke_dbt(["build"], settings)
+    if settings.target != "local":
+        print(
+            f"LCR built in target {settings.target}, schema {settings.schema}: "
+            "see fct_lcr and agg_lcr_date_entity"
+        )
+        return 0
     rows = read_lcr(spark, settings, None, None)
     dates = set(report.as_of_dates)
     print(format_rows([row for row in rows if row["as_of_date"] in dates], LCR_COLUMNS, "table"))
+    return 0
+
+
+def register_lake_in_spectrum(lake: str, schema: str) -> None:
+    from regcalc.spectrum import redshift_from_env, register_spectrum
+
+    if not lake.startswith(("s3://", "s3a://")):
+        raise RegcalcError(
+            f"Redshift reads the lake from S3: {lake!r} is not an s3:// URI (use --lake s3://...)"
+        )
+    dates = register_spectrum(lake, schema=schema, **redshift_from_env(os.environ))
+    for dataset, days in dates.items():
+        print(
+            f"{schema}.{dataset}: {len(days)} partition(s)" + (f", {days[0]} .. {days[-1]}" if days else "")
+        )
+
+
+def cmd_register_spectrum(args) -> int:
+    register_lake_in_spectrum(Settings.from_env(lake=args.lake).lake, args.schema)
+    return 0
+
+
+def cmd_publish(args) -> int:
+    from regcalc.aws import publish_directory
+
+    keys = publish_directory(args.source, args.s3_uri, mirror=args.mirror)
+    print(f"published {len(keys)} object(s) to {args.s3_uri}")
     return 0
 
 

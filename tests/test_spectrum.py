@@ -1,0 +1,245 @@
+"""regcalc.spectrum: the S3 lake declared as Redshift Spectrum tables, against moto's S3 and Data API."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+import yaml
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.redshiftdata.models import redshiftdata_backends
+
+from regcalc.aws import AwsError
+from regcalc.spectrum import (
+    LakeDataset,
+    lake_datasets,
+    redshift_from_env,
+    register_spectrum,
+    spectrum_statements,
+)
+
+REGION = "eu-west-1"
+BUCKET = "regcalc-prod-lake"
+LAKE = f"s3a://{BUCKET}/lcr"
+ROLE = "arn:aws:iam::123456789012:role/regcalc-spectrum"
+SOURCES = {
+    "version": 2,
+    "sources": [
+        {"name": "other", "tables": [{"name": "ignored", "columns": [{"name": "x", "data_type": "string"}]}]},
+        {
+            "name": "lake",
+            "tables": [
+                {
+                    "name": "entities",
+                    "columns": [
+                        {"name": "entity_id", "data_type": "string"},
+                        {"name": "as_of_date", "data_type": "date"},
+                        {"name": "is_active", "data_type": "boolean"},
+                    ],
+                },
+                {
+                    "name": "deal_liquidity",
+                    "columns": [
+                        {"name": "deal_id", "data_type": "string"},
+                        {"name": "amount", "data_type": "double"},
+                        {"name": "days", "data_type": "int"},
+                        {"name": "price", "data_type": "decimal(18, 4)"},
+                        {"name": "as_of_date", "data_type": "date"},
+                    ],
+                },
+            ],
+        },
+    ],
+}
+ENTITIES = LakeDataset("entities", (("entity_id", "varchar(65535)"), ("is_active", "boolean")))
+DEALS = LakeDataset(
+    "deal_liquidity",
+    (
+        ("deal_id", "varchar(65535)"),
+        ("amount", "double precision"),
+        ("days", "integer"),
+        ("price", "decimal(18, 4)"),
+    ),
+)
+EXPECTED_STATEMENTS = [
+    "create external schema if not exists \"regcalc_lake\" from data catalog database 'regcalc_glue' "
+    f"iam_role '{ROLE}' create external database if not exists",
+    'drop table if exists "regcalc_lake"."entities"',
+    'create external table "regcalc_lake"."entities" ("entity_id" varchar(65535), "is_active" boolean) '
+    f"partitioned by (as_of_date date) stored as parquet location 's3://{BUCKET}/lcr/entities/'",
+    'alter table "regcalc_lake"."entities" add if not exists '
+    f"partition (as_of_date='2026-09-29') location 's3://{BUCKET}/lcr/entities/as_of_date=2026-09-29/' "
+    f"partition (as_of_date='2026-09-30') location 's3://{BUCKET}/lcr/entities/as_of_date=2026-09-30/'",
+    'drop table if exists "regcalc_lake"."deal_liquidity"',
+    'create external table "regcalc_lake"."deal_liquidity" ("deal_id" varchar(65535), '
+    '"amount" double precision, "days" integer, "price" decimal(18, 4)) '
+    "partitioned by (as_of_date date) stored as parquet "
+    f"location 's3://{BUCKET}/lcr/deal_liquidity/'",
+    'alter table "regcalc_lake"."deal_liquidity" add if not exists '
+    f"partition (as_of_date='2026-09-30') location 's3://{BUCKET}/lcr/deal_liquidity/as_of_date=2026-09-30/'",
+]
+
+
+@pytest.fixture
+def sources_yaml(tmp_path):
+    path = tmp_path / "_sources.yml"
+    path.write_text(yaml.safe_dump(SOURCES))
+    return path
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        data_api = boto3.client("redshift-data", region_name=REGION)
+
+        def finish_all(**kwargs):  # moto keeps statements STARTED
+            for statement in sent():
+                statement.status = "FINISHED"
+
+        data_api.meta.events.register("before-call.redshift-data.DescribeStatement", finish_all)
+        yield s3, data_api
+
+
+def sent():
+    return list(redshiftdata_backends[DEFAULT_ACCOUNT_ID][REGION].statements.values())
+
+
+def publish_lake(s3) -> None:
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    for key in (
+        "lcr/entities/as_of_date=2026-09-30/part-0.parquet",
+        "lcr/entities/as_of_date=2026-09-29/part-0.parquet",
+        "lcr/entities/as_of_date=2026-09-29/_regcalc_run.json",
+        "lcr/deal_liquidity/as_of_date=2026-09-30/part-0.parquet",
+        # rows without a date, and a run being staged: neither is a partition
+        "lcr/deal_liquidity/as_of_date=__HIVE_DEFAULT_PARTITION__/part-0.parquet",
+        "lcr/deal_liquidity/_staging/run-1/part-0.parquet",
+        "lcr/deal_liquidity_old/as_of_date=2020-01-01/part-0.parquet",  # another dataset's folder
+    ):
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"PAR1")
+
+
+def register(aws, sources_yaml):
+    s3, data_api = aws
+    return register_spectrum(
+        LAKE,
+        schema="regcalc_lake",
+        catalog_database="regcalc_glue",
+        iam_role=ROLE,
+        database="prod",
+        cluster_identifier="regcalc-prod",
+        secret_arn="arn:aws:secretsmanager:eu-west-1:123456789012:secret:regcalc",
+        s3_client=s3,
+        data_api_client=data_api,
+        sources_yaml=sources_yaml,
+    )
+
+
+def test_datasets_and_types_come_from_the_sources_yaml(sources_yaml):
+    assert lake_datasets(sources_yaml) == [ENTITIES, DEALS]
+
+
+def test_statements_declare_each_dataset_with_its_partitions():
+    dates = {"entities": ["2026-09-29", "2026-09-30"], "deal_liquidity": ["2026-09-30"]}
+    statements = spectrum_statements(
+        [ENTITIES, DEALS],
+        dates,
+        lake_uri=LAKE,
+        schema="regcalc_lake",
+        catalog_database="regcalc_glue",
+        iam_role=ROLE,
+    )
+    assert statements == EXPECTED_STATEMENTS
+
+
+def test_many_partitions_are_added_a_hundred_per_statement():
+    days = [f"2026-{month:02d}-{day:02d}" for month in range(1, 10) for day in range(1, 29)]  # 252
+    statements = spectrum_statements(
+        [ENTITIES], {"entities": days}, lake_uri=LAKE, schema="s", catalog_database="g", iam_role=ROLE
+    )
+    adds = [statement for statement in statements if statement.startswith("alter table")]
+    assert [statement.count("partition (") for statement in adds] == [100, 100, 52]
+
+
+def test_register_lists_the_published_dates_and_runs_the_ddl(aws, sources_yaml):
+    publish_lake(aws[0])
+
+    dates = register(aws, sources_yaml)
+
+    assert dates == {"entities": ["2026-09-29", "2026-09-30"], "deal_liquidity": ["2026-09-30"]}
+    assert [statement.query_string for statement in sent()] == EXPECTED_STATEMENTS
+    assert {(s.cluster_identifier, s.database) for s in sent()} == {("regcalc-prod", "prod")}
+
+
+def test_every_dataset_of_the_project_has_spectrum_types():
+    datasets = {dataset.name: dataset for dataset in lake_datasets()}
+    assert set(datasets) == {"deal_liquidity", "entities", "counterparties", "fx_rates"}
+    for dataset in datasets.values():
+        assert dataset.columns and "as_of_date" not in dict(dataset.columns)
+
+
+def test_a_missing_bucket_is_explained_and_nothing_runs(aws, sources_yaml):
+    with pytest.raises(AwsError, match="NoSuchBucket.*the bucket does not exist"):
+        register(aws, sources_yaml)
+    assert sent() == []
+
+
+def test_an_empty_lake_is_refused(aws, sources_yaml):
+    aws[0].create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    with pytest.raises(AwsError, match=f"no published partition under {LAKE}: run the Spark jobs"):
+        register(aws, sources_yaml)
+    assert sent() == []
+
+
+def test_a_failing_statement_names_it_and_stops(aws, sources_yaml):
+    publish_lake(aws[0])
+    data_api = aws[1]
+
+    def fail_create(parsed, **kwargs):  # moto never fails a statement: edit its answer
+        if parsed["QueryString"].startswith("create external table"):
+            parsed.update(Status="FAILED", Error="ERROR: permission denied for schema regcalc_lake")
+
+    data_api.meta.events.register("after-call.redshift-data.DescribeStatement", fail_create)
+    with pytest.raises(AwsError) as raised:
+        register(aws, sources_yaml)
+    message = str(raised.value)
+    assert 'SQL: create external table "regcalc_lake"."entities"' in message
+    assert "permission denied for schema regcalc_lake" in message
+    assert "2 statement(s) before it were committed; 4 after it not run" in message
+    assert len(sent()) == 3
+
+
+def test_an_unknown_column_type_names_the_file_and_column(tmp_path):
+    broken = yaml.safe_load(yaml.safe_dump(SOURCES))
+    broken["sources"][1]["tables"][1]["columns"][1]["data_type"] = "map<string,int>"
+    path = tmp_path / "_sources.yml"
+    path.write_text(yaml.safe_dump(broken))
+    with pytest.raises(AwsError, match=r"_sources.yml: deal_liquidity.amount: data_type 'map<string,int>'"):
+        lake_datasets(path)
+
+
+def test_connection_settings_from_the_environment():
+    environ = {
+        "REGCALC_REDSHIFT_DATABASE": "prod",
+        "REGCALC_REDSHIFT_CLUSTER_ID": "regcalc-prod",
+        "REGCALC_REDSHIFT_USER": "loader",
+        "REGCALC_SPECTRUM_IAM_ROLE": ROLE,
+    }
+    assert redshift_from_env(environ) == {
+        "database": "prod",
+        "cluster_identifier": "regcalc-prod",
+        "db_user": "loader",
+        "iam_role": ROLE,
+        "catalog_database": "regcalc_lake",
+    }
+    with pytest.raises(AwsError) as raised:
+        redshift_from_env({"REGCALC_REDSHIFT_DATABASE": "prod"})
+    assert str(raised.value) == (
+        "to register the lake in Redshift Spectrum, set REGCALC_REDSHIFT_CLUSTER_ID or "
+        "REGCALC_REDSHIFT_WORKGROUP, REGCALC_SPECTRUM_IAM_ROLE"
+    )
