@@ -30,8 +30,12 @@
   {{ return('string') }}
 {% endmacro %}
 
+{# A finite double: '1e400' has the form but overflows to infinity, which is no SQL literal. #}
 {% macro adjustment_is_number(value) %}
-  {{ return(modules.re.match('^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$', (value or '') | trim) is not none) }}
+  {% set text = (value or '') | trim %}
+  {% if modules.re.match('^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$', text) is none %}{{ return(false) }}{% endif %}
+  {% set number = text | float %}
+  {{ return(number - number == 0) }}
 {% endmacro %}
 
 {% macro adjustment_is_date(value) %}
@@ -149,22 +153,22 @@
 {% endmacro %}
 
 {#
-  Two approved overrides of the same field at the same point, scenario and priority would make
-  the result depend on rule ids alone: refuse them. (base rules also run in every scenario.)
+  Two approved overrides of the same field at the same point and priority that apply in the same
+  scenario would make the result depend on rule ids alone: refuse them. Base rules also run in every
+  scenario, so a base override conflicts with any scenario's; priorities compare as numbers.
 #}
 {% macro adjustment_conflicts(rules) %}
-  {% set seen = {} %}
+  {% set slots = {} %}
   {% set problems = [] %}
   {% for rule in rules if rule.status == 'approved' %}
     {% for action in rule.actions if action.operation == 'override' %}
-      {% set slot = [rule.injection_point, rule.scenario, action.field, rule.priority] | join('/') %}
-      {% if slot in seen %}
+      {% set slot = [rule.injection_point, action.field, rule.priority_number] | join('/') %}
+      {% for other in slots.get(slot, []) if other.scenario in [rule.scenario, 'base'] or rule.scenario == 'base' %}
         {% do problems.append('adjustment_actions.csv rule ' ~ rule.rule_id ~ ' field ' ~ action.field
-          ~ ': overrides the same field as rule ' ~ seen[slot] ~ ' at the same point, scenario and priority '
-          ~ rule.priority ~ '; give one of them another priority') %}
-      {% else %}
-        {% do seen.update({slot: rule.rule_id}) %}
-      {% endif %}
+          ~ ': overrides the same field as rule ' ~ other.rule_id ~ ' at the same point, scenario and priority '
+          ~ rule.priority_number ~ '; give one of them another priority') %}
+      {% endfor %}
+      {% do slots.update({slot: slots.get(slot, []) + [rule]}) %}
     {% endfor %}
   {% endfor %}
   {{ return(problems) }}

@@ -37,6 +37,15 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (yyyy-mm-dd)") from None
 
 
+def _existing_dir(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a folder (generate one: regcalc generate --out {text})"
+        )
+    return path
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -79,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--input",
-        type=Path,
+        type=_existing_dir,
         required=True,
         help="folder with deals, counterparties, entities, "
         "fx_rates (.csv, .parquet or a folder of part files)",

@@ -8,6 +8,7 @@ compile time so that a plain `dbt build` refuses a bad rule set too.
 from __future__ import annotations
 
 import csv
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -97,7 +98,7 @@ def is_date(text: str) -> bool:
 
 def value_problem(value: str, kind: str) -> str | None:
     text = (value or "").strip()
-    if kind == "number" and not _NUMBER.match(text):
+    if kind == "number" and not (_NUMBER.match(text) and math.isfinite(float(text))):
         return f"'{text}' is not a number"
     if kind == "date" and not is_date(text):
         return f"'{text}' is not a date (yyyy-mm-dd)"
@@ -228,32 +229,34 @@ def approval_status(rule: dict[str, str]) -> str:
 
 
 def _conflicts(rules: dict, actions_by_rule: dict) -> list[Problem]:
-    """Two approved overrides of one field at the same point, scenario and priority."""
-    seen: dict[tuple, str] = {}
+    """Two approved overrides of one field at the same point and priority (compared as numbers) that
+    apply in the same scenario; base rules apply in every scenario."""
+    slots: dict[tuple, list[tuple[str, str]]] = {}  # (point, field, priority) -> [(rule_id, scenario)]
     problems = []
     for rule_id in sorted(actions_by_rule):
         _, rule = rules[rule_id]
         if approval_status(rule) != "approved":
             continue
+        scenario = rule["scenario"].strip() or "base"
+        priority = rule["priority"].strip() or "0"
         for line, field, op in actions_by_rule[rule_id]:
             if op != "override":
                 continue
             slot = (
                 rule["injection_point"].strip(),
-                rule["scenario"].strip() or "base",
                 field,
-                rule["priority"].strip() or "0",
+                int(priority) if priority.lstrip("-").isdigit() else priority,
             )
-            if slot in seen:
-                problems.append(
-                    Problem(
-                        "adjustment_actions.csv",
-                        line,
-                        "field",
-                        f"rule {rule_id} overrides {field} like rule {seen[slot]} at the same point, "
-                        f"scenario and priority {slot[3]}; give one of them another priority",
+            for other_id, other_scenario in slots.get(slot, []):
+                if "base" in (scenario, other_scenario) or scenario == other_scenario:
+                    problems.append(
+                        Problem(
+                            "adjustment_actions.csv",
+                            line,
+                            "field",
+                            f"rule {rule_id} overrides {field} like rule {other_id} at the same point, "
+                            f"scenario and priority {slot[2]}; give one of them another priority",
+                        )
                     )
-                )
-            else:
-                seen[slot] = rule_id
+            slots.setdefault(slot, []).append((rule_id, scenario))
     return problems
