@@ -812,18 +812,9 @@ def test_rule_id_with_a_line_break_stays_data(spark, lake, monkeypatch_module):
     assert [row["adjustment_rule_ids"] for row in rows] == [rule_id]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="dim_product (int_star__product_categories) holds only the (product_type, category_code) pairs "
-    "the classification rules can produce; a deal rule overriding category_code (an action the "
-    "validation accepts) to a category of another product type leaves the deal without product_key "
-    "in fct_liquidity_deal, and dbt build fails on not_null_fct_liquidity_deal_product_key",
-)
 def test_reclassified_deal_keeps_its_product_in_the_star(spark, lake, monkeypatch_module):
     """A supervisor's reclassification: the committed facility D11 treated as a liquidity facility
-    (BCBS 238 para 131(c), 30%). Either it builds with a product for the deal, or the validation
-    refuses the rule with its message."""
+    (BCBS 238 para 131(c), 30%): the star keeps the deal, with the product of its new category."""
     rule_id = "R-RECLASS"
     project = project_with_rules(
         lake / "reclass",
@@ -835,11 +826,7 @@ def test_reclassified_deal_keeps_its_product_in_the_star(spark, lake, monkeypatc
         ],
     )
     settings = settings_for(lake, "adjustments_reclass", monkeypatch_module)
-    try:
-        build(project, settings, "+fct_liquidity_deal")
-    except DbtError as error:
-        assert "the adjustment rules have" in str(error), str(error)
-        return
+    build(project, settings, "+fct_liquidity_deal")
     rows = spark.table("adjustments_reclass.fct_liquidity_deal").where("deal_id = 'D11'").collect()
     assert [(row["category_code"], row["product_key"] is not None) for row in rows] == [
         ("OUT_LIQUIDITY_FACILITY_NONFIN", True)

@@ -1,15 +1,10 @@
--- Every (product type, LCR category) pair a classification rule can produce, with the category's
--- parameter row: the source of dim_product. Product types are those of the input contract
--- (contract.PRODUCT_TYPES); a rule's product_type may list several, separated by '|'.
+-- Every (product type, LCR category) pair a deal can carry, with the category's parameter row: the
+-- source of dim_product. Every pair, not only those the classification rules produce: an adjustment
+-- rule may reclassify a deal (override category_code) into any category. Product types are those of
+-- the input contract (contract.PRODUCT_TYPES).
 {%- set product_types = ['cash', 'central_bank_reserve', 'security', 'deposit', 'loan', 'repo', 'reverse_repo',
                          'credit_facility', 'liquidity_facility', 'derivative_payable', 'derivative_receivable'] %}
-with classification_rules as (
-
-    select * from {{ ref('lcr_classification_rules') }}
-
-),
-
-hqla_haircuts as (
+with hqla_haircuts as (
 
     select * from {{ ref('param_hqla_haircuts') }}
 
@@ -78,29 +73,17 @@ categories as (
 
 ),
 
-pairs as (
-
-    select distinct
-        product_types.product_type,
-        classification_rules.category_code
-    from classification_rules
-    inner join product_types
-        on {{ dbt.position(dbt.concat(["'|'", 'product_types.product_type', "'|'"]),
-                           dbt.concat(["'|'", 'classification_rules.product_type', "'|'"])) }} > 0
-
-),
-
 final as (
 
     select
-        pairs.product_type,
-        pairs.category_code,
+        product_types.product_type,
+        categories.category_code,
         categories.lcr_section,
         categories.hqla_level,
         categories.rate,
         categories.bcbs_paragraph
-    from pairs
-    inner join categories on pairs.category_code = categories.category_code
+    from product_types
+    cross join categories
 
 )
 
