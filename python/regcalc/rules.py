@@ -8,6 +8,7 @@ compile time so that a plain `dbt build` refuses a bad rule set too.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from regcalc.settings import PROJECT_DIR, SEEDS_DIR
+from regcalc.settings import PROJECT_DIR, SEEDS_DIR, RegcalcError
 
 ADJUSTMENT_DIR = SEEDS_DIR / "adjustments"
 OPERATORS = ("=", "!=", "in", "not in", "<", "<=", ">", ">=", "between", "is null", "is not null", "like")
@@ -25,17 +26,21 @@ _NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _INTEGER = re.compile(r"^-?[0-9]+$")
+Row = tuple[int, dict[str, str]]  # (line, column -> cell)
+# dbt loads a blank line of a seed as a row of nulls: a rule (or condition, action) without rule_id
+BLANK_LINE = "a blank line, which dbt loads as a row without rule_id; delete it"
 
 
 @dataclass(frozen=True)
 class Problem:
     file: str
     line: int
-    column: str
+    column: str  # "" for a problem of the whole line
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: column {self.column}: {self.message}"
+        where = f" column {self.column}:" if self.column else ""
+        return f"{self.file}:{self.line}:{where} {self.message}"
 
 
 @dataclass(frozen=True)
@@ -107,27 +112,79 @@ def value_problem(value: str, kind: str) -> str | None:
     return None
 
 
-def _rows(path: Path) -> list[tuple[int, dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return [
-            (line, {k: (v or "") for k, v in row.items()})
-            for line, row in enumerate(csv.DictReader(handle), 2)
-        ]
+def seed_columns() -> dict[str, tuple[str, ...]]:
+    """file name -> the columns its header must have, as the seeds' YAML declares them."""
+    seeds = yaml.safe_load((ADJUSTMENT_DIR / "_adjustments__seeds.yml").read_text())["seeds"]
+    return {f"{seed['name']}.csv": tuple(column["name"] for column in seed["columns"]) for seed in seeds}
+
+
+def read_rule_csv(path: Path, columns: tuple[str, ...]) -> tuple[list[Row], list[Problem]]:
+    """The rows of one rule CSV as dbt's seed loader sees them, each with the line it starts on (a
+    quoted value may span lines), and the problems that stop the file from loading at all."""
+    if not path.is_file():
+        raise RegcalcError(
+            f"{path} does not exist: a rule set is the files {', '.join(seed_columns())} in one folder "
+            "(regcalc rules check --dir FOLDER)"
+        )
+    name, data = path.name, path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")  # Excel writes a byte order mark; dbt skips it too
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        return [], [Problem(name, line, "", "not UTF-8 text: save the file as 'CSV UTF-8'")]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, [])
+    problems = [
+        Problem(name, 1, column, f"the header has no column {column} (it needs {', '.join(columns)})")
+        for column in columns
+        if column not in header
+    ]
+    rows = []
+    end = reader.line_num
+    try:
+        for cells in reader:
+            line, end = end + 1, reader.line_num
+            if len(cells) > len(header):
+                problems.append(
+                    Problem(
+                        name,
+                        line,
+                        "",
+                        f"{len(cells)} values but the header has {len(header)} columns; "
+                        "put a value holding a comma in double quotes",
+                    )
+                )
+            # dbt's seed loader reads a blank cell or the text null (any case) as null
+            values = ["" if cell.strip().lower() == "null" else cell for cell in cells]
+            values += [""] * (len(header) - len(values))  # a short row: the rest is null
+            rows.append((line, dict(zip(header, values, strict=False))))
+    except csv.Error as error:
+        problems.append(Problem(name, reader.line_num, "", f"not readable as CSV: {error}"))
+    return rows, problems
 
 
 def check_rules(directory: Path = ADJUSTMENT_DIR, points: dict[str, Point] | None = None) -> list[Problem]:
-    """Every problem of the rule set, each with file, line and column."""
+    """Every problem of the rule set, each with file, line and column: the checks of the dbt macros
+    (macros/adjustments/), which see the same rows. A file that dbt could not load at all (a missing
+    header column, a row with too many values) is reported alone: its rows cannot be trusted."""
     points = points or load_points()
-    problems: list[Problem] = []
-    rules: dict[str, tuple[int, dict[str, str]]] = {}
-    for line, rule in _rows(directory / "adjustment_rules.csv"):
+    files = seed_columns()
+    tables, problems = {}, []
+    for file_name, columns in files.items():
+        tables[file_name], unreadable = read_rule_csv(directory / file_name, columns)
+        problems += unreadable
+    if problems:
+        return problems
+
+    rules: dict[str, Row] = {}
+    for line, rule in tables["adjustment_rules.csv"]:
         rule_id = rule["rule_id"].strip()
 
         def add(column: str, message: str, line: int = line) -> None:
             problems.append(Problem("adjustment_rules.csv", line, column, message))
 
         if not rule_id:
-            add("rule_id", "empty rule_id")
+            add("rule_id", BLANK_LINE if not any(rule.values()) else "empty rule_id")
             continue
         if rule_id in rules:
             add("rule_id", f"{rule_id} is used twice (first on line {rules[rule_id][0]})")
@@ -135,7 +192,9 @@ def check_rules(directory: Path = ADJUSTMENT_DIR, points: dict[str, Point] | Non
         rules[rule_id] = (line, rule)
         point = rule["injection_point"].strip()
         if point not in points:
+            # like the macros: nothing else of a rule is checked before its point is known
             add("injection_point", f"'{point}' is not a declared point ({', '.join(points)})")
+            continue
         for column in ("effective_from", "expiry", "approved_at"):
             text = rule[column].strip()
             if (text or column == "effective_from") and not is_date(text):
@@ -143,63 +202,74 @@ def check_rules(directory: Path = ADJUSTMENT_DIR, points: dict[str, Point] | Non
         start, end = rule["effective_from"].strip(), rule["expiry"].strip()
         if is_date(start) and is_date(end) and end < start:
             add("expiry", f"{end} is before effective_from {start}")
-        if not _INTEGER.match(rule["priority"].strip() or "0"):
-            add("priority", f"'{rule['priority']}' is not an integer")
-        if not _NAME.match(rule["scenario"].strip() or "base"):
-            add("scenario", f"'{rule['scenario']}' must be a name (letters, digits, _)")
+        priority, scenario = rule["priority"].strip() or "0", rule["scenario"].strip() or "base"
+        if not _INTEGER.match(priority):
+            add("priority", f"'{priority}' is not an integer")
+        if not _NAME.match(scenario):
+            add("scenario", f"'{scenario}' must be a name (letters, digits, _)")
 
-    actions_by_rule: dict[str, list] = {}
-    for file_name, verb, allowed in (
-        ("adjustment_conditions.csv", "operator", OPERATORS),
-        ("adjustment_actions.csv", "operation", OPERATIONS),
-    ):
-        touched: dict[str, set[str]] = {}
-        for line, row in _rows(directory / file_name):
+    def point_of(file_name: str, line: int, row: dict[str, str]) -> Point | None:
+        """The point of the row's rule; None (and the problem reported) if there is none."""
+        rule_id = row["rule_id"].strip()
+        if rule_id not in rules:
+            orphan = f"'{rule_id}' is not a rule of adjustment_rules.csv"
+            problems.append(Problem(file_name, line, "rule_id", orphan if any(row.values()) else BLANK_LINE))
+            return None
+        return points.get(rules[rule_id][1]["injection_point"].strip())  # unknown: reported on the rule
 
-            def add(column: str, message: str, line: int = line, file_name: str = file_name) -> None:
-                problems.append(Problem(file_name, line, column, message))
+    for line, condition in tables["adjustment_conditions.csv"]:
 
-            rule_id = row["rule_id"].strip()
-            if rule_id not in rules:
-                add("rule_id", f"'{rule_id}' is not a rule of adjustment_rules.csv")
-                continue
-            point = points.get(rules[rule_id][1]["injection_point"].strip())
-            if point is None:
-                continue  # reported on the rule itself
-            field, op, value = row["field"].strip(), row[verb].strip().lower(), row["value"]
-            if field not in point.fields:
-                add("field", f"'{field}' is not a column of point {point.name} ({', '.join(point.fields)})")
-                continue
-            if op not in allowed:
-                add(verb, f"'{op}' is not one of {', '.join(allowed)}")
-                continue
-            kind = point.fields[field]
-            if verb == "operator":
-                _check_condition(kind, field, op, value, add)
-            else:
-                if field in point.key or field in ("as_of_date", "scenario"):
-                    add("field", f"{field} is part of the key of point {point.name} and cannot be changed")
-                elif field in point.recompute:
-                    add(
-                        "field",
-                        f"{field} is recomputed at point {point.name} as {point.recompute[field]}; "
-                        "adjust its inputs instead",
-                    )
-                elif op in ("multiply", "add") and kind != "number":
-                    add("operation", f"{op} needs a number field; {field} is a {kind}")
-                elif problem := value_problem(value, "number" if op != "override" else kind):
-                    add("value", problem)
-                if field in touched.setdefault(rule_id, set()):
-                    add("field", "the rule changes this field twice; use one action")
-                touched[rule_id].add(field)
-                actions_by_rule.setdefault(rule_id, []).append((line, field, op))
-    for rule_id, (line, _) in rules.items():
-        if rule_id not in actions_by_rule:
+        def add(column: str, message: str, line: int = line) -> None:
+            problems.append(Problem("adjustment_conditions.csv", line, column, message))
+
+        if (point := point_of("adjustment_conditions.csv", line, condition)) is None:
+            continue
+        field, operator = condition["field"].strip(), condition["operator"].strip().lower()
+        if field not in point.fields:
+            add("field", f"'{field}' is not a column of point {point.name} ({', '.join(point.fields)})")
+        elif operator not in OPERATORS:
+            add("operator", f"'{operator}' is not one of {', '.join(OPERATORS)}")
+        else:
+            _check_condition(point.fields[field], field, operator, condition["value"], add)
+
+    actions_by_rule: dict[str, list[tuple[int, str, str]]] = {}
+    for line, action in tables["adjustment_actions.csv"]:
+
+        def add(column: str, message: str, line: int = line) -> None:
+            problems.append(Problem("adjustment_actions.csv", line, column, message))
+
+        if (point := point_of("adjustment_actions.csv", line, action)) is None:
+            continue
+        rule_id = action["rule_id"].strip()
+        field, operation = action["field"].strip(), action["operation"].strip().lower()
+        kind = point.fields.get(field)
+        if kind is None:
+            add("field", f"'{field}' is not a column of point {point.name} ({', '.join(point.fields)})")
+        elif field in point.key or field in ("as_of_date", "scenario"):
+            add("field", f"{field} is part of the key of point {point.name} and cannot be changed")
+        elif field in point.recompute:
+            add(
+                "field",
+                f"{field} is recomputed at point {point.name} as {point.recompute[field]}; "
+                "adjust its inputs instead",
+            )
+        elif operation not in OPERATIONS:
+            add("operation", f"'{operation}' is not one of {', '.join(OPERATIONS)}")
+        elif operation in ("multiply", "add") and kind != "number":
+            add("operation", f"{operation} needs a number field; {field} is a {kind}")
+        elif problem := value_problem(action["value"], "number" if operation != "override" else kind):
+            add("value", problem)
+        if field in (earlier[1] for earlier in actions_by_rule.get(rule_id, [])):
+            add("field", "the rule changes this field twice; use one action")
+        actions_by_rule.setdefault(rule_id, []).append((line, field, operation))
+
+    for rule_id, (line, rule) in rules.items():
+        if rule["injection_point"].strip() in points and rule_id not in actions_by_rule:
             problems.append(
                 Problem("adjustment_rules.csv", line, "rule_id", "has no action in adjustment_actions.csv")
             )
     problems.extend(_conflicts(rules, actions_by_rule))
-    return problems
+    return sorted(problems, key=lambda problem: (list(files).index(problem.file), problem.line))
 
 
 def _check_condition(kind: str, field: str, op: str, value: str, add) -> None:
@@ -233,20 +303,17 @@ def _conflicts(rules: dict, actions_by_rule: dict) -> list[Problem]:
     apply in the same scenario; base rules apply in every scenario."""
     slots: dict[tuple, list[tuple[str, str]]] = {}  # (point, field, priority) -> [(rule_id, scenario)]
     problems = []
-    for rule_id in sorted(actions_by_rule):
-        _, rule = rules[rule_id]
-        if approval_status(rule) != "approved":
+    for rule_id, (_, rule) in rules.items():  # in CSV order, like the macro, which reports the later one
+        if rule_id not in actions_by_rule or approval_status(rule) != "approved":
             continue
         scenario = rule["scenario"].strip() or "base"
         priority = rule["priority"].strip() or "0"
+        # the macro puts a rule whose priority is no integer (reported already) at priority 0
+        priority_number = int(priority) if _INTEGER.match(priority) else 0
         for line, field, op in actions_by_rule[rule_id]:
             if op != "override":
                 continue
-            slot = (
-                rule["injection_point"].strip(),
-                field,
-                int(priority) if priority.lstrip("-").isdigit() else priority,
-            )
+            slot = (rule["injection_point"].strip(), field, priority_number)
             for other_id, other_scenario in slots.get(slot, []):
                 if "base" in (scenario, other_scenario) or scenario == other_scenario:
                     problems.append(
