@@ -31,7 +31,9 @@ def commands(job: dict, program: str) -> list[list[str]]:
     return [shlex.split(line)[1:] for line in lines if line.startswith(program + " ")]
 
 
-def test_every_regcalc_command_parses(job):
+def test_every_regcalc_command_parses(job, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "input").mkdir()  # the extract the workflow fetches; --input must be a folder
     calls = commands(job, ".venv/bin/regcalc")
     assert [call[0] for call in calls] == ["run", "publish"]
     for call in calls:
