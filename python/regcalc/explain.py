@@ -636,8 +636,13 @@ def _audit_value(row: dict, column: str) -> str | None:
     value = row[column]
     if value is None or row["delta"] is None:
         return value
-    number = float(value)
-    return f"{number:,.2f}" if abs(number) >= 1000 else f"{number:g}"
+    return _number(float(value))
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.2f}" if abs(value) >= 1000 else f"{value:g}"
 
 
 def render_text(document: dict, top: int) -> str:
@@ -691,10 +696,14 @@ def render_text(document: dict, top: int) -> str:
             for row in component["categories"]
         ]
         if categories:
-            table = format_rows(
-                categories, ("category_code", "deals", "before_rules", "amount", "rules"), "table"
-            )
-            lines += ["    " + line for line in table.splitlines()]
+            # the largest `top` categories here; the JSON lists all of them
+            lines.append(f"    top {min(top, len(categories))} categories of {len(categories)}:")
+            columns = ("category_code", "deals", "before_rules", "amount", "rules")
+            table = format_rows(categories[:top], columns, "table")
+            lines += ["      " + line for line in table.splitlines()]
+            if len(categories) > top:
+                rest = sum(row["amount"] or 0.0 for row in categories[top:])
+                lines.append(f"      other {len(categories) - top} categories: {_amount(rest)}")
         if component["top_deals"]:
             lines.append(
                 f"    top {min(top, len(component['top_deals']))} deals of {component['deal_count']}:"
@@ -714,7 +723,7 @@ def render_text(document: dict, top: int) -> str:
     if not document["adjustments"]:
         lines.append("  none")
     for rule in document["adjustments"]:
-        delta = "" if rule["total_delta"] is None else f", total delta {rule['total_delta']:,.4f}"
+        delta = "" if rule["total_delta"] is None else f", sum of deltas {rule['total_delta']:,.4f}"
         lines.append(
             f"  [{rule['injection_point']}] {rule['rule_id']} (priority {rule['priority']}): {rule['field']} "
             f"changed on {rule['rows_changed']} row(s){delta}; moves {', '.join(rule['components'])}"
@@ -725,14 +734,12 @@ def render_text(document: dict, top: int) -> str:
         )
         rows = [
             row
-            | {
-                "value_before": _audit_value(row, "value_before"),
-                "value_after": _audit_value(row, "value_after"),
-            }
+            | {column: _audit_value(row, column) for column in ("value_before", "value_after")}
+            | {"delta": _number(row["delta"])}
             for row in rule["rows"]
         ]
         table = format_rows(rows, ("row_key", "value_before", "value_after", "delta"), "table")
         lines += ["    " + line for line in table.splitlines()]
         if rule["rows_changed"] > len(rule["rows"]):
             lines.append(f"    ... {rule['rows_changed'] - len(rule['rows'])} more row(s)")
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
