@@ -138,6 +138,7 @@ def built(spark, tmp_path_factory, monkeypatch_module):
         ("E4", "base", "lcr"): explain_json("E4"),
         ("E2", "stress", "net_cash_outflows"): explain_json("E2", "stress", "net_cash_outflows"),
         ("E1", "base", "hqla"): explain_json("E1", metric="hqla"),
+        ("E2", "base", "total_outflows"): explain_json("E2", metric="total_outflows"),
     }
     return {"input": work / "input", "documents": documents}
 
@@ -386,6 +387,20 @@ def test_adjustment_rules_that_moved_the_number_with_before_and_after(built):
     ]
     # rules that touched no row of HQLA do not explain it
     assert built["documents"][("E1", "base", "hqla")]["adjustments"] == []
+
+
+def test_one_component_is_the_sum_of_its_categories(built):
+    """E2 outflows (inflow_cap_binds README) with R-CATEGORY on OUT_FINANCIAL: I02 2000 x 1.1, I03 50,
+    I09 400 (foreign sovereign repo, NON_HQLA collateral), I08 100 (domestic sovereign repo)."""
+    document = built["documents"][("E2", "base", "total_outflows")]
+    assert document["value"] == pytest.approx(2750.0, abs=AMOUNT_TOLERANCE)
+    assert document["caps"] == []
+    [step] = document["formula"]
+    assert step["with_values"] == (
+        "2,200.00 (OUT_FINANCIAL) + 50.00 (OUT_RETAIL_STABLE) + 400.00 (OUT_SECURED_OTHER) + 100.00 "
+        "(OUT_SECURED_SOVEREIGN)"
+    )
+    assert [component["component"] for component in document["components"]] == ["total_outflows"]
 
 
 def test_l2_cap_binds_after_the_unwind(built):
