@@ -124,6 +124,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lcr.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
 
+    from regcalc.explain import METRICS
+
+    explain = commands.add_parser(
+        "explain",
+        help="where one LCR number comes from: formula, caps, components, deals, adjustment rules",
+        description="For one entity, as-of date and scenario: the metric as fct_lcr holds it, its BCBS 238 "
+        "formula with the values filled in and which cap bound (Level 2B 15%, Level 2 40%, 75% inflows), "
+        "each component with its categories and top contributing deals (classification rule, parameter "
+        "table, BCBS paragraph), how each component moved at the adjustment points deal, entity_category "
+        "and lcr_components, and every adjustment rule that changed a row feeding it (value before, after, "
+        "delta). Reads the marts of the last `regcalc run`.",
+    )
+    explain.add_argument("--entity", required=True, help="entity_id")
+    explain.add_argument("--as-of", type=_date, required=True, help="as-of date (yyyy-mm-dd)")
+    explain.add_argument("--scenario", default="base", help="scenario (default base)")
+    explain.add_argument(
+        "--metric",
+        choices=tuple(METRICS),
+        default="lcr",
+        metavar="METRIC",
+        help=f"what to explain (default lcr): {', '.join(METRICS)}",
+    )
+    explain.add_argument(
+        "--top", type=_positive_int, default=5, help="deals (and audit rows) shown per component (default 5)"
+    )
+    explain.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     spectrum = commands.add_parser(
         "register-spectrum",
         help="declare the S3 lake as Redshift Spectrum external tables (production)",
@@ -187,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             "generate": cmd_generate,
             "run": cmd_run,
             "lcr": cmd_lcr,
+            "explain": cmd_explain,
             "register-spectrum": cmd_register_spectrum,
             "publish": cmd_publish,
             "rules": cmd_rules,
@@ -333,6 +360,17 @@ def cmd_lcr(args) -> int:
             row["lcr_change"] = row["lcr"] - row["base_lcr"] if both else None
         columns = (*LCR_COLUMNS, "base_lcr", "lcr_change")
     print(format_rows(rows, columns, args.format))
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from regcalc.explain import explain, render_text, to_json
+    from regcalc.session import get_spark
+
+    settings = Settings.from_env()
+    spark = get_spark(settings)
+    document = explain(spark, settings, args.entity, args.as_of, args.scenario, args.metric, args.top)
+    print(to_json(document) if args.format == "json" else render_text(document, args.top))
     return 0
 
 

@@ -1,0 +1,459 @@
+"""`regcalc explain` on hand-built cases, checked against numbers computed here, independently.
+
+One lake and one dbt build for the module: the hand cases l2b_cap_binds (as entity E1: the Level 2B
+15% cap binds), inflow_cap_binds (as E2: the 75% inflow cap binds) and unwind_binds (its E1 as E3, its
+E2 as E4: the Level 2 40% cap binds after the unwind of short repos), as-of 2026-09-30, with four
+adjustment rules written into a copy of the project's rule seeds (one per point, and one
+in a scenario `stress`). The expected values come from the hand cases' READMEs and from the
+independent oracle's deal lines (tests/reference_lcr.py) with the rules applied by hand below;
+nothing expected is read back from the pipeline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import reference_lcr
+from regcalc.cli import main
+from regcalc.pipeline import run_jobs
+from test_adjustments import project_with_rules, rule
+
+pytestmark = pytest.mark.e2e
+
+CASES_DIR = Path(__file__).parent / "cases"
+SEEDS_DIR = Path(__file__).parents[1] / "seeds" / "regulatory"
+# (case, entity as sent) -> entity here
+CASE_ENTITIES = {
+    ("l2b_cap_binds", "E1"): "E1",
+    ("inflow_cap_binds", "E1"): "E2",
+    ("unwind_binds", "E1"): "E3",
+    ("unwind_binds", "E2"): "E4",
+}
+AS_OF = "2026-09-30"
+SCHEMA = "explain"
+LAKE_SCHEMA = "explain_lake"  # this module's lake tables, apart from other modules' lakes
+TOP = 3
+AMOUNT_TOLERANCE = 0.01
+LCR_TOLERANCE = 2e-6
+COMPONENTS = (
+    "hqla_level1", "hqla_level2a", "hqla_level2b", "unwind_level1", "unwind_level2a", "unwind_level2b",
+    "total_outflows", "total_inflows",
+)  # fmt: skip
+
+RULES = [
+    rule("R-DEAL", "deal"),
+    rule("R-CATEGORY", "entity_category"),
+    rule("R-COMPONENT", "lcr_components"),
+    rule("R-STRESS", "deal", scenario="stress"),
+]
+CONDITIONS = [
+    ("R-DEAL", "entity_id", "=", "E1"),
+    ("R-DEAL", "deal_id", "=", "B07"),
+    ("R-CATEGORY", "entity_id", "=", "E2"),
+    ("R-CATEGORY", "category_code", "=", "OUT_FINANCIAL"),
+    ("R-COMPONENT", "entity_id", "=", "E1"),
+    ("R-STRESS", "entity_id", "=", "E2"),
+    ("R-STRESS", "deal_id", "=", "I03"),
+]
+ACTIONS = [
+    ("R-DEAL", "weight", "override", "0.4"),  # B07 insured corporate deposit: 20% -> 40%
+    ("R-CATEGORY", "weighted_amount", "multiply", "1.1"),  # E2 OUT_FINANCIAL (I02) 2000 -> 2200
+    ("R-COMPONENT", "total_inflows", "add", "100"),  # E1 inflows 500 -> 600
+    ("R-STRESS", "weight", "override", "0.1"),  # I03 retail stable 5% -> 10%
+]
+# By hand, per (scenario, deal): the weight after the deal rules (the base rule runs in every scenario).
+DEAL_WEIGHTS = {
+    ("base", "B07"): 0.4,
+    ("stress", "B07"): 0.4,
+    ("stress", "I03"): 0.1,
+}
+
+
+def write_input(out: Path) -> None:
+    """The cases in one input folder, each case's entities renamed by CASE_ENTITIES."""
+    out.mkdir(parents=True)
+    for name in ("counterparties", "fx_rates"):  # identical in these cases
+        shutil.copy(CASES_DIR / "l2b_cap_binds" / f"{name}.csv", out / f"{name}.csv")
+    cases = sorted({case for case, _ in CASE_ENTITIES}, key=[case for case, _ in CASE_ENTITIES].index)
+    for name in ("deals", "entities"):
+        with (out / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            for index, case in enumerate(cases):
+                with (CASES_DIR / case / f"{name}.csv").open(newline="", encoding="utf-8") as source:
+                    header, *rows = csv.reader(source)
+                if index == 0:
+                    writer.writerow(header)
+                at = header.index("entity_id")
+                writer.writerows([*row[:at], CASE_ENTITIES[(case, row[at])], *row[at + 1 :]] for row in rows)
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["explain", *args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def explain_json(entity: str, scenario: str = "base", metric: str = "lcr") -> dict:
+    code, out, err = run_cli(
+        "--entity", entity, "--as-of", AS_OF, "--scenario", scenario, "--metric", metric, "--top", str(TOP),
+        "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    return json.loads(out)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(scope="module")
+def built(spark, tmp_path_factory, monkeypatch_module):
+    """The jobs and one dbt build with the rules; explain's JSON for the entities and metrics tested."""
+    from regcalc.dbt import invoke_dbt
+    from regcalc.settings import Settings
+
+    work = tmp_path_factory.mktemp("explain")
+    write_input(work / "input")
+    for name, default in (("REGCALC_LAKE", ""), ("REGCALC_TARGET", "local")):
+        monkeypatch_module.setenv(name, os.environ.get(name) or default)
+    monkeypatch_module.setenv("REGCALC_SCHEMA", SCHEMA)
+    settings = Settings.from_env(lake=str(work / "lake"))
+    run_jobs(spark, settings.lake, work / "input")
+    project = project_with_rules(work / "project", RULES, CONDITIONS, ACTIONS)
+    invoke_dbt(["build"], settings, extra_vars={"lake_schema": LAKE_SCHEMA}, project_dir=project)
+    documents = {
+        ("E1", "base", "lcr"): explain_json("E1"),
+        ("E2", "base", "lcr"): explain_json("E2"),
+        ("E4", "base", "lcr"): explain_json("E4"),
+        ("E2", "stress", "net_cash_outflows"): explain_json("E2", "stress", "net_cash_outflows"),
+        ("E1", "base", "hqla"): explain_json("E1", metric="hqla"),
+        ("E2", "base", "total_outflows"): explain_json("E2", metric="total_outflows"),
+    }
+    return {"input": work / "input", "documents": documents}
+
+
+# ------------------------------------------------------------------------------------------------
+# Expected values, from the oracle's deal lines and the rules applied by hand
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def oracle(built) -> reference_lcr.OracleResult:
+    result = reference_lcr.evaluate(built["input"])
+    assert not result.rejects
+    return result
+
+
+def deal_contributions(oracle, entity: str, scenario: str) -> dict[str, dict[str, float]]:
+    """component -> {deal_id: contribution} after the deal rules (every deal line of the component)."""
+    contributions: dict[str, dict[str, float]] = {name: {} for name in COMPONENTS}
+    for line in oracle.lines:
+        if line.entity_id != entity:
+            continue
+        weight = DEAL_WEIGHTS.get((scenario, line.deal_id))
+        value = line.value if weight is None else line.amount * weight
+        if line.kind == "hqla":
+            contributions[f"hqla_level{line.level[1:].lower()}"][line.deal_id] = value
+        elif line.kind in ("outflow", "inflow"):
+            contributions[f"total_{line.kind}s"][line.deal_id] = value
+        if line.unwind_l1:
+            contributions["unwind_level1"][line.deal_id] = line.unwind_l1
+        if line.unwind_level:
+            contributions[f"unwind_level{line.unwind_level[1:].lower()}"][line.deal_id] = line.unwind_value
+    return contributions
+
+
+def expected_stages(oracle, entity: str, scenario: str) -> dict[str, dict[str, float]]:
+    """component -> the value after each adjustment point, by hand."""
+    unadjusted = deal_contributions(oracle, entity, "none")
+    after_deals = deal_contributions(oracle, entity, scenario)
+    stages = {}
+    for name in COMPONENTS:
+        after_categories = sum(after_deals[name].values())
+        if entity == "E2" and name == "total_outflows":  # R-CATEGORY: OUT_FINANCIAL (I02) x 1.1
+            after_categories += after_deals[name]["I02"] * 0.1
+        after_components = after_categories + (100.0 if (entity, name) == ("E1", "total_inflows") else 0.0)
+        stages[name] = {
+            "unadjusted": sum(unadjusted[name].values()),
+            "after_deal_rules": sum(after_deals[name].values()),
+            "after_entity_category_rules": after_categories,
+            "after_lcr_components_rules": after_components,
+        }
+    return stages
+
+
+def expected_lcr(stages: dict[str, dict[str, float]]) -> dict[str, float]:
+    value = {name: stage["after_lcr_components_rules"] for name, stage in stages.items()}
+    levels = {
+        level: value[f"hqla_{level}"] + value[f"unwind_{level}"] for level in ("level1", "level2a", "level2b")
+    }
+    adj_15, adj_40 = reference_lcr.cap_adjustments(levels["level1"], levels["level2a"], levels["level2b"])
+    hqla = value["hqla_level1"] + value["hqla_level2a"] + value["hqla_level2b"] - adj_15 - adj_40
+    capped = min(value["total_inflows"], 0.75 * value["total_outflows"])
+    nco = value["total_outflows"] - capped
+    return {
+        "adj_15_cap": adj_15, "adj_40_cap": adj_40, "hqla": hqla, "capped_inflows": capped,
+        "net_cash_outflows": nco, "lcr": hqla / nco,
+    }  # fmt: skip
+
+
+def by_name(items: list[dict], key: str) -> dict[str, dict]:
+    return {item[key]: item for item in items}
+
+
+# ------------------------------------------------------------------------------------------------
+# Tests
+# ------------------------------------------------------------------------------------------------
+def test_l2b_cap_binds_and_the_formula_holds_the_hand_computed_values(built):
+    """E1 = l2b_cap_binds (README: adj15 791.18 by the 15/85 term, HQLA 8058.82) with R-DEAL (B07 outflow
+    400 -> 800) and R-COMPONENT (inflows 500 -> 600): outflows 2300, capped inflows min(600, 1725) = 600,
+    NCO 1700, LCR 8058.8235 / 1700."""
+    document = built["documents"][("E1", "base", "lcr")]
+    hqla = 6000 + 850 + 2000 - (2000 - 15 / 85 * (6000 + 850))
+    assert document["value"] == pytest.approx(hqla / 1700, abs=LCR_TOLERANCE)
+    formula = {step["name"]: step["value"] for step in document["formula"]}
+    expected = {
+        "adjusted_level1": 6000, "adjusted_level2a": 850, "adjusted_level2b": 2000,
+        "adj_15_cap": 2000 - 15 / 85 * 6850, "adj_40_cap": 0, "hqla": hqla, "capped_inflows": 600,
+        "net_cash_outflows": 1700, "lcr": hqla / 1700,
+    }  # fmt: skip
+    assert list(formula) == list(expected)
+    for name, value in expected.items():
+        assert formula[name] == pytest.approx(value, abs=LCR_TOLERANCE if name == "lcr" else AMOUNT_TOLERANCE)
+    steps = by_name(document["formula"], "name")
+    assert steps["adj_15_cap"]["with_values"] == "max(2,000.00 - 1,208.82, 2,000.00 - 1,500.00, 0)"
+    assert steps["capped_inflows"]["with_values"] == "min(600.00, 1,725.00)"
+    caps = [(cap["cap"], cap["binds"], cap["binding_term"]) for cap in document["caps"]]
+    assert caps == [
+        ("L2B_CAP", True, "15/85 x (adjusted_level1 + adjusted_level2a)"),
+        ("L2_CAP", False, None),
+        ("INFLOW_CAP", False, None),
+    ]
+    assert by_name(document["caps"], "cap")["L2B_CAP"]["adjustment"] == pytest.approx(791.1765, abs=1e-4)
+
+
+def test_inflow_cap_binds(built):
+    """E2 = inflow_cap_binds with R-CATEGORY (OUT_FINANCIAL 2000 -> 2200): outflows 2750, inflows 2200 >
+    75% x 2750 = 2062.50, so the inflow cap binds and takes 137.50 off; NCO 687.50, LCR 1000 / 687.50."""
+    document = built["documents"][("E2", "base", "lcr")]
+    assert document["value"] == pytest.approx(1000 / 687.5, abs=LCR_TOLERANCE)
+    caps = by_name(document["caps"], "cap")
+    assert [cap["binds"] for cap in caps.values()] == [False, False, True]
+    assert caps["INFLOW_CAP"]["adjustment"] == pytest.approx(137.5, abs=AMOUNT_TOLERANCE)
+    assert by_name(document["formula"], "name")["capped_inflows"]["value"] == pytest.approx(2062.5)
+
+
+@pytest.mark.parametrize(
+    ("entity", "scenario", "metric"),
+    [
+        ("E1", "base", "lcr"),
+        ("E2", "base", "lcr"),
+        ("E4", "base", "lcr"),
+        ("E2", "stress", "net_cash_outflows"),
+    ],
+)
+def test_components_reconcile_through_every_adjustment_point(built, oracle, entity, scenario, metric):
+    document = built["documents"][(entity, scenario, metric)]
+    stages = expected_stages(oracle, entity, scenario)
+    names = COMPONENTS if metric == "lcr" else ("total_outflows", "total_inflows")
+    assert [component["component"] for component in document["components"]] == list(names)
+    for component in document["components"]:
+        name, want = component["component"], stages[component["component"]]
+        for stage, value in want.items():
+            assert component["stages"][stage] == pytest.approx(value, abs=AMOUNT_TOLERANCE), f"{name} {stage}"
+        # what fct_lcr reports; the categories add up to the components before the component rules
+        assert component["value"] == pytest.approx(want["after_lcr_components_rules"], abs=AMOUNT_TOLERANCE)
+        categories = sum(category["amount"] for category in component["categories"])
+        assert categories == pytest.approx(want["after_entity_category_rules"], abs=AMOUNT_TOLERANCE), name
+        listed = sum(deal["contribution"] for deal in component["top_deals"])
+        total = listed + component["other_deals"]["amount"]
+        assert total == pytest.approx(want["after_deal_rules"], abs=AMOUNT_TOLERANCE), name
+    lcr = expected_lcr(stages)
+    assert document["value"] == pytest.approx(
+        lcr[metric], abs=LCR_TOLERANCE if metric == "lcr" else AMOUNT_TOLERANCE
+    )
+
+
+def parameter_paragraphs() -> dict[tuple[str, str], str]:
+    """(parameter table, category_code) -> bcbs_paragraph, from the regulatory seed CSVs."""
+    paragraphs = {}
+    for path in SEEDS_DIR.glob("param_*.csv"):
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                if "category_code" in row:
+                    paragraphs[(path.stem, row["category_code"])] = row["bcbs_paragraph"]
+    return paragraphs
+
+
+@pytest.mark.parametrize(
+    ("entity", "scenario", "metric"), [("E1", "base", "lcr"), ("E2", "base", "lcr"), ("E4", "base", "lcr")]
+)
+def test_top_deals_are_the_largest_contributions_with_their_lineage(built, oracle, entity, scenario, metric):
+    """Per component: the TOP largest |contribution| (ties by deal_id), from an independent sort of the
+    oracle's deal lines; each with its category and the parameter row's BCBS paragraph."""
+    document = built["documents"][(entity, scenario, metric)]
+    contributions = deal_contributions(oracle, entity, scenario)
+    categories = {line.deal_id: line.category for line in oracle.lines}
+    paragraphs = parameter_paragraphs()
+    if entity == "E1":  # the cut is exercised: E1 has 5 outflow deals
+        assert len(contributions["total_outflows"]) > TOP
+    for component in document["components"]:
+        deals = contributions[component["component"]]
+        expected = sorted(deals.items(), key=lambda item: (-abs(item[1]), item[0]))[:TOP]
+        actual = [(deal["deal_id"], deal["contribution"]) for deal in component["top_deals"]]
+        assert [deal_id for deal_id, _ in actual] == [deal_id for deal_id, _ in expected], component[
+            "component"
+        ]
+        for (_, got), (_, want) in zip(actual, expected, strict=True):
+            assert got == pytest.approx(want, abs=AMOUNT_TOLERANCE)
+        assert component["deal_count"] == len(deals)
+        assert component["other_deals"]["count"] == len(deals) - len(actual)
+        for deal in component["top_deals"]:
+            assert deal["category_code"] == categories[deal["deal_id"]]
+            assert deal["bcbs_paragraph"] == paragraphs[(deal["parameter_table"], deal["category_code"])]
+            assert isinstance(deal["classification_rule"], int)
+
+
+def audit_summary(document: dict) -> list[tuple]:
+    def rows(rule: dict) -> list[tuple]:
+        return [
+            (row["row_key"], float(row["value_before"]), float(row["value_after"]), row["delta"])
+            for row in rule["rows"]
+        ]
+
+    return [
+        (
+            rule["injection_point"],
+            rule["rule_id"],
+            rule["field"],
+            rule["rows_changed"],
+            rule["components"],
+            rows(rule),
+        )
+        for rule in document["adjustments"]
+    ]
+
+
+def test_adjustment_rules_that_moved_the_number_with_before_and_after(built):
+    e1 = built["documents"][("E1", "base", "lcr")]
+    assert audit_summary(e1) == [
+        ("deal", "R-DEAL", "weight", 1, ["total_outflows"], [("B07", 0.2, 0.4, pytest.approx(0.2))]),
+        (
+            "lcr_components",
+            "R-COMPONENT",
+            "total_inflows",
+            1,
+            ["total_inflows"],
+            [("E1", 500.0, 600.0, 100.0)],
+        ),
+    ]
+    assert e1["adjustments"][0]["reference"] == "TEST-1" and e1["adjustments"][0]["approver"] == "b.checker"
+    components = by_name(e1["components"], "component")
+    assert components["total_outflows"]["rules_by_stage"] == {
+        "after_deal_rules": ["R-DEAL"],
+        "after_entity_category_rules": [],
+        "after_lcr_components_rules": [],
+    }
+    b07 = by_name(components["total_outflows"]["top_deals"], "deal_id")["B07"]
+    assert (b07["weight"], b07["contribution"], b07["adjustment_rule_ids"]) == (0.4, 800.0, "R-DEAL")
+
+    e2 = built["documents"][("E2", "base", "lcr")]
+    assert audit_summary(e2) == [
+        ("entity_category", "R-CATEGORY", "weighted_amount", 1, ["total_outflows"],
+         [("E2|OUT_FINANCIAL", 2000.0, 2200.0, pytest.approx(200.0))]),
+    ]  # fmt: skip
+    financial = by_name(
+        by_name(e2["components"], "component")["total_outflows"]["categories"], "category_code"
+    )
+    assert (financial["OUT_FINANCIAL"]["amount_before_rules"], financial["OUT_FINANCIAL"]["amount"]) == (
+        2000.0,
+        pytest.approx(2200.0),
+    )
+
+    # the stress scenario: its own rule and the base rules, which run in every scenario
+    stress = built["documents"][("E2", "stress", "net_cash_outflows")]
+    assert [(rule["injection_point"], rule["rule_id"]) for rule in stress["adjustments"]] == [
+        ("deal", "R-STRESS"),
+        ("entity_category", "R-CATEGORY"),
+    ]
+    # rules that touched no row of HQLA do not explain it
+    assert built["documents"][("E1", "base", "hqla")]["adjustments"] == []
+
+
+def test_one_component_is_the_sum_of_its_categories(built):
+    """E2 outflows (inflow_cap_binds README) with R-CATEGORY on OUT_FINANCIAL: I02 2000 x 1.1, I03 50,
+    I09 400 (foreign sovereign repo, NON_HQLA collateral), I08 100 (domestic sovereign repo)."""
+    document = built["documents"][("E2", "base", "total_outflows")]
+    assert document["value"] == pytest.approx(2750.0, abs=AMOUNT_TOLERANCE)
+    assert document["caps"] == []
+    [step] = document["formula"]
+    assert step["with_values"] == (
+        "2,200.00 (OUT_FINANCIAL) + 50.00 (OUT_RETAIL_STABLE) + 400.00 (OUT_SECURED_OTHER) + 100.00 "
+        "(OUT_SECURED_SOVEREIGN)"
+    )
+    assert [component["component"] for component in document["components"]] == ["total_outflows"]
+
+
+def test_l2_cap_binds_after_the_unwind(built):
+    """E4 = unwind_binds E2 (README): aL1 = 5000 - 2000 (V03) + 500 (V04) = 3500, aL2A = 2125 + 1870 = 3995;
+    adj40 = 3995 - 2/3 x 3500 = 1661.67; HQLA 5463.33, NCO 1500."""
+    document = built["documents"][("E4", "base", "lcr")]
+    adj_40 = 3995 - 2 / 3 * 3500
+    steps = by_name(document["formula"], "name")
+    assert steps["adjusted_level1"]["with_values"] == "5,000.00 + -1,500.00"
+    assert steps["adjusted_level2a"]["with_values"] == "2,125.00 + 1,870.00"
+    assert steps["adj_40_cap"]["value"] == pytest.approx(adj_40, abs=AMOUNT_TOLERANCE)
+    assert [(cap["cap"], cap["binds"]) for cap in document["caps"]] == [
+        ("L2B_CAP", False),
+        ("L2_CAP", True),
+        ("INFLOW_CAP", False),
+    ]
+    assert document["value"] == pytest.approx((7125 - adj_40) / 1500, abs=LCR_TOLERANCE)
+    unwind = by_name(document["components"], "component")["unwind_level1"]
+    assert [(deal["deal_id"], deal["contribution"]) for deal in unwind["top_deals"]] == [
+        ("V03", -2000),
+        ("V04", 500),
+    ]
+
+
+def test_text_output_says_which_cap_binds(built):
+    code, out, err = run_cli("--entity", "E1", "--as-of", AS_OF, "--metric", "hqla")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "hqla of E1 on 2026-09-30, scenario base: 8,058.82  (fct_lcr; amounts in USD)"
+    assert (
+        "  Level 2B 15% cap: BINDS reduces by 791.18 (binding term: 15/85 x (adjusted_level1 + "
+        "adjusted_level2a))    [BCBS 238 para 47 and Annex 1 para 6]"
+    ) in lines
+    assert "  Level 2 40% cap: does not bind    [BCBS 238 para 51 and Annex 1 para 6]" in lines
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--entity", "E9", "--as-of", AS_OF), "entity 'E9' is not in fct_lcr (entities: E1, E2, E3, E4)"),
+        (
+            ("--entity", "E1", "--as-of", "2026-10-01"),
+            "fct_lcr has no as-of 2026-10-01 for entity E1 (dates: 2026-09-30)",
+        ),
+        (
+            ("--entity", "E1", "--as-of", AS_OF, "--scenario", "nope"),
+            "scenario 'nope' is not in fct_lcr for that date (scenarios: base, stress)",
+        ),
+    ],
+)
+def test_unknown_entity_date_or_scenario_is_a_clear_error(built, args, message):
+    code, out, err = run_cli(*args)
+    assert (code, out) == (1, "")
+    assert err.startswith("regcalc explain: error: nothing to explain for ")
+    assert message in err
+    assert "run `regcalc run --input DIR` for that date" in err
