@@ -178,6 +178,7 @@ def cmd_generate(args) -> int:
 
 def cmd_run(args) -> int:
     from regcalc.dbt import invoke_dbt
+    from regcalc.monitoring import run_summary
     from regcalc.pipeline import run_jobs
     from regcalc.progress import Progress
     from regcalc.session import get_spark
@@ -203,8 +204,13 @@ def cmd_run(args) -> int:
         progress.info(f"    {example}")
     if args.skip_dbt:
         return 0
-    with progress.stage(f"dbt build (target {settings.target})"):
-        invoke_dbt(["build"], settings)
+    # Run monitoring: dbt logs every node to regcalc_run_log under this run's id; summarised below,
+    # also when the build failed.
+    try:
+        with progress.stage(f"dbt build (target {settings.target})"):
+            invoke_dbt(["build"], settings, {"regcalc_run_id": report.run_id}, progress=progress)
+    finally:
+        progress.text(run_summary(spark, settings.schema, report.run_id))
     rows = read_lcr(spark, settings, None, None)
     dates = set(report.as_of_dates)
     print(format_rows([row for row in rows if row["as_of_date"] in dates], LCR_COLUMNS, "table"))
