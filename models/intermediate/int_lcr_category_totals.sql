@@ -21,7 +21,9 @@ final as (
         sum(deals.unwind_level2a) as unwind_level2a,
         sum(deals.unwind_level2b) as unwind_level2b,
         count(*) as deal_count,
-        sum(case when deals.is_adjusted then 1 else 0 end) as adjusted_deal_count
+        sum(case when deals.is_adjusted then 1 else 0 end) as adjusted_deal_count,
+        -- one run publishes a whole as-of date, so every deal of the group has the same run_id
+        max(deals.run_id) as run_id
     from deals
     group by
         deals.scenario,

@@ -27,7 +27,8 @@ aggregated as (
         sum(case when categories.lcr_section = 'inflow' then categories.weighted_amount else 0 end)
             as total_inflows,
         sum(categories.deal_count) as deal_count,
-        sum(categories.adjusted_deal_count) as adjusted_deal_count
+        sum(categories.adjusted_deal_count) as adjusted_deal_count,
+        max(categories.run_id) as run_id
     from categories
     group by
         categories.scenario,

@@ -96,7 +96,8 @@ final as (
         ratio.deal_count,
         ratio.adjusted_deal_count,
         ratio.is_adjusted as has_component_adjustments,
-        ratio.adjustment_rule_ids as component_adjustment_rule_ids
+        ratio.adjustment_rule_ids as component_adjustment_rule_ids,
+        ratio.run_id
     from ratio
 
 )

@@ -250,6 +250,7 @@ def cmd_generate(args) -> int:
 
 def cmd_run(args) -> int:
     from regcalc.dbt import invoke_dbt
+    from regcalc.monitoring import run_summary
     from regcalc.pipeline import run_jobs
     from regcalc.progress import Progress
     from regcalc.session import get_spark
@@ -278,14 +279,22 @@ def cmd_run(args) -> int:
     if settings.target == "redshift":
         with progress.stage("register the lake in Redshift Spectrum"):
             register_lake_in_spectrum(settings.lake, "regcalc_lake")
-    with progress.stage(f"dbt build (target {settings.target})"):
-        invoke_dbt(["build"], settings)
     if settings.target != "local":
+        # The run log and the LCR are in the target's warehouse, not in this SparkSession.
+        with progress.stage(f"dbt build (target {settings.target})"):
+            invoke_dbt(["build"], settings, {"regcalc_run_id": report.run_id}, progress=progress)
         print(
-            f"LCR built in target {settings.target}, schema {settings.schema}: "
-            "see fct_lcr and agg_lcr_date_entity"
+            f"LCR built in target {settings.target}, schema {settings.schema}: see fct_lcr and "
+            f"agg_lcr_date_entity, and regcalc_run_log where regcalc_run_id = '{report.run_id}'"
         )
         return 0
+    # Run monitoring: dbt logs every node to regcalc_run_log under this run's id; summarised below,
+    # also when the build failed.
+    try:
+        with progress.stage(f"dbt build (target {settings.target})"):
+            invoke_dbt(["build"], settings, {"regcalc_run_id": report.run_id}, progress=progress)
+    finally:
+        progress.text(run_summary(spark, settings.schema, report.run_id))
     rows = read_lcr(spark, settings, None, None)
     dates = set(report.as_of_dates)
     print(format_rows([row for row in rows if row["as_of_date"] in dates], LCR_COLUMNS, "table"))

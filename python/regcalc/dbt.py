@@ -6,6 +6,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from regcalc.monitoring import DbtProgress
+from regcalc.progress import Progress
 from regcalc.settings import PROFILES_DIR, PROJECT_DIR, RegcalcError, Settings
 
 
@@ -22,10 +24,13 @@ def invoke_dbt(
     settings: Settings,
     extra_vars: dict | None = None,
     project_dir: Path = PROJECT_DIR,
+    progress: Progress | None = None,
 ):
     """Run one dbt command (e.g. ["build"]) against the project; raise DbtError on failure.
 
-    `project_dir` lets tests build a copy of the project with their own rule seeds.
+    `project_dir` lets tests build a copy of the project with their own rule seeds. With `progress`,
+    dbt's console output is reduced to errors and each node reports one concise progress line
+    instead (dbt's full log stays in logs/dbt.log).
     """
     from dbt.cli.main import dbtRunner  # imported late: dbt's import is slow and not always needed
 
@@ -41,7 +46,11 @@ def invoke_dbt(
         "--vars",
         json.dumps(dbt_vars(settings, extra_vars)),
     ]
-    result = dbtRunner().invoke(args)
+    callbacks = []
+    if progress is not None:
+        callbacks.append(DbtProgress(progress))
+        args.append("--quiet")
+    result = dbtRunner(callbacks=callbacks).invoke(args)
     if result.success:
         return result
     if result.exception is not None:

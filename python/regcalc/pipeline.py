@@ -202,14 +202,19 @@ def run_jobs(
     progress.info(f"run {run_id}: input {input_dir} -> lake {lake.uri}")
 
     sources = {dataset.name: ingest.locate(input_dir, dataset) for dataset in contract.ALL_DATASETS}
-    with progress.stage("ingest: check contract and reference data"):
+    # Reading the inputs is in the stage too: Spark reads the files' headers and schemas here.
+    with progress.stage("ingest: check contract and reference data, read inputs"):
         headers = {name: ingest.check_columns(spark, source) for name, source in sources.items()}
         ingest.validate_references(spark, [sources[dataset.name] for dataset in contract.REFERENCE_DATASETS])
-    references = {
-        dataset.name: _reference_for_dates(ingest.read_reference(spark, sources[dataset.name]), as_of_dates)
-        for dataset in contract.REFERENCE_DATASETS
-    }
-    raw_deals = _deals_for_dates(ingest.read_deals(spark, sources["deals"], headers["deals"]), as_of_dates)
+        references = {
+            dataset.name: _reference_for_dates(
+                ingest.read_reference(spark, sources[dataset.name]), as_of_dates
+            )
+            for dataset in contract.REFERENCE_DATASETS
+        }
+        raw_deals = _deals_for_dates(
+            ingest.read_deals(spark, sources["deals"], headers["deals"]), as_of_dates
+        )
 
     try:
         with progress.stage("jobs: ingest -> enrich -> liquidity -> haircut (one Spark plan), stage"):

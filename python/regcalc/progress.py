@@ -30,6 +30,11 @@ class Progress:
                 flush=True,
             )
 
+    def text(self, block: str) -> None:
+        """A block of lines (e.g. a summary table) as it is, on the progress stream."""
+        if not self.quiet:
+            print(block, file=self.stream or sys.stderr, flush=True)
+
     @contextmanager
     def stage(self, name: str):
         """Time a stage; the body may set `timing.rows` to report its row count."""

@@ -1,0 +1,115 @@
+"""Run monitoring: a concise progress line per dbt node while dbt runs, and the run log that the
+on-run-end hooks write (macros/monitoring/run_log.sql, table `regcalc_run_log`) read back and
+summarised at the end of `regcalc run`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from regcalc.progress import Progress
+
+RUN_LOG_TABLE = "regcalc_run_log"
+# Statuses of a node that did what it should (dbt: models and seeds succeed, tests pass).
+OK_STATUSES = ("success", "pass")
+BUILT_TYPES = ("model", "seed", "snapshot")
+
+
+@dataclass(frozen=True)
+class NodeRun:
+    """One row of the run log."""
+
+    node_unique_id: str
+    node_name: str
+    resource_type: str
+    materialization: str | None
+    status: str
+    execution_seconds: float
+    rows_out: int | None
+    rows_in: int | None
+    failures: int | None
+
+
+class DbtProgress:
+    """A dbt callback: one progress line per model, seed or snapshot built and per test that did not
+    pass (passing tests are only counted: there are over a hundred). `k/N` is dbt's node numbering."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.total: int | None = None
+        self.finished = 0
+
+    def __call__(self, event) -> None:
+        name = event.info.name
+        if name == "LogStartLine" and self.total is None:
+            self.total = event.data.total
+        if name != "NodeFinished":
+            return
+        self.finished += 1
+        node, result = event.data.node_info, event.data.run_result
+        if node.materialized == "ephemeral":
+            return  # nothing was built: dbt inlines it into the models that use it
+        if node.resource_type not in BUILT_TYPES and result.status == "pass":
+            return
+        counter = f"{self.finished}/{self.total}" if self.total else str(self.finished)
+        kind = f"{node.resource_type} {node.node_name}"
+        if node.resource_type == "model":
+            kind += f" ({node.materialized})"
+        failures = f", {result.num_failures} failing rows" if result.num_failures else ""
+        self.progress.info(f"dbt {counter} {kind}: {result.status} in {result.execution_time:.1f}s{failures}")
+
+
+def read_run_log(spark, schema: str, regcalc_run_id: str) -> list[NodeRun]:
+    """The run-log rows of the dbt invocations of one `regcalc run` (local Spark target)."""
+    from pyspark.sql import functions as F
+
+    table = f"{schema}.{RUN_LOG_TABLE}"
+    if not spark.catalog.tableExists(table):
+        return []
+    rows = spark.table(table).where(F.col("regcalc_run_id") == F.lit(regcalc_run_id)).collect()
+    return [NodeRun(**{field: row[field] for field in NodeRun.__dataclass_fields__}) for row in rows]
+
+
+def _count(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def format_run_summary(nodes: list[NodeRun], slowest: int = 5) -> str:
+    """Totals per node type, the slowest models and seeds with their rows, and every failure."""
+    if not nodes:
+        return "dbt run log: no rows for this run (see logs/dbt.log)"
+    types = Counter(node.resource_type for node in nodes)
+    failed = [node for node in nodes if node.status not in OK_STATUSES]
+    seconds = sum(node.execution_seconds for node in nodes)
+    lines = [
+        "dbt: "
+        + ", ".join(f"{count} {kind}s" for kind, count in sorted(types.items()))
+        + f"; {seconds:.1f}s in nodes; {len(failed)} not ok"
+    ]
+    built = sorted(
+        (node for node in nodes if node.resource_type in BUILT_TYPES),
+        key=lambda node: (-node.execution_seconds, node.node_name),
+    )[:slowest]
+    if built:
+        rows = [
+            (f"{node.execution_seconds:.1f}", _count(node.rows_out), _count(node.rows_in), node.node_name)
+            for node in built
+        ]
+        header = ("seconds", "rows_out", "rows_in", "node")
+        widths = [max(len(line[index]) for line in [header, *rows]) for index in range(3)]
+        lines.append(f"slowest {len(built)}:")
+        for *numbers, name in [header, *rows]:
+            cells = [cell.rjust(width) for cell, width in zip(numbers, widths, strict=True)]
+            lines.append("  " + "  ".join([*cells, name]))
+    for node in sorted(failed, key=lambda node: node.node_unique_id):
+        failures = f" ({node.failures:,} failing rows)" if node.failures else ""
+        lines.append(f"{node.status.upper()} {node.node_unique_id}{failures}")
+    return "\n".join(lines)
+
+
+def run_summary(spark, schema: str, regcalc_run_id: str) -> str:
+    """The end-of-run summary from the run log; a note instead if it cannot be read."""
+    try:
+        return format_run_summary(read_run_log(spark, schema, regcalc_run_id))
+    except Exception as error:  # the summary must never hide the run's own result or error
+        return f"dbt run log could not be read: {error}"
