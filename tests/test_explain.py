@@ -52,7 +52,7 @@ RULES = [
     rule("R-DEAL", "deal"),
     rule("R-CATEGORY", "entity_category"),
     rule("R-COMPONENT", "lcr_components"),
-    rule("R-STRESS", "deal", scenario="stress"),
+    rule("R-STRESS", "deal", scenario="stress", priority="20"),  # after R-DEAL: overrides never tie
 ]
 CONDITIONS = [
     ("R-DEAL", "entity_id", "=", "E1"),

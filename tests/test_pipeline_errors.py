@@ -390,10 +390,15 @@ def test_cli_help_lists_every_option(command, capsys):
     assert [option for option in HELP_OPTIONS[command] if option not in out] == []
 
 
-def test_cli_run_with_missing_input_is_one_line_error(spark, tmp_path, capsys):
-    assert main(["run", "--input", "/nonexistent", "--lake", str(tmp_path / "lake"), "--skip-dbt"]) == 1
+def test_cli_run_with_missing_input_is_refused_before_anything_runs(tmp_path, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["run", "--input", "/nonexistent", "--lake", str(tmp_path / "lake"), "--skip-dbt"])
+    assert caught.value.code == 2
     captured = capsys.readouterr()
-    assert captured.err == "regcalc run: error: input folder /nonexistent does not exist\n"
+    assert captured.err.endswith(
+        "regcalc run: error: argument --input: /nonexistent is not a folder "
+        "(generate one: regcalc generate --out /nonexistent)\n"
+    )
     assert captured.out == ""
     assert not (tmp_path / "lake").exists()
 

@@ -94,7 +94,8 @@
 #}
 {% macro regcalc_run_log_rows(results, counts) %}
   {% set rows = [] %}
-  {% for result in results if result.node.resource_type != 'operation' %}
+  {# hooks and exposures (a BI consumer: nothing is built, dbt reports it as no-op) are not logged #}
+  {% for result in results if result.node.resource_type not in ('operation', 'exposure') %}
     {% set node = result.node %}
     {% set parents = (node.depends_on.nodes if node.resource_type in ('model', 'snapshot') else []) | list %}
     {% set inputs = namespace(total=0, counted=0) %}

@@ -47,8 +47,8 @@ class DbtProgress:
             return
         self.finished += 1
         node, result = event.data.node_info, event.data.run_result
-        if node.materialized == "ephemeral":
-            return  # nothing was built: dbt inlines it into the models that use it
+        if node.materialized == "ephemeral" or node.resource_type == "exposure":
+            return  # nothing was built: dbt inlines an ephemeral model; an exposure is a BI consumer
         if node.resource_type not in BUILT_TYPES and result.status == "pass":
             return
         counter = f"{self.finished}/{self.total}" if self.total else str(self.finished)
