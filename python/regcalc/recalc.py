@@ -184,8 +184,9 @@ def rule_versions(adjustments_dir: Path) -> dict[str, RuleVersion]:
     return {
         row["rule_id"]: RuleVersion(
             row,
-            tuple(sorted(by_rule[row["rule_id"]]["conditions"])),
-            tuple(sorted(by_rule[row["rule_id"]]["actions"])),
+            # In file order: two actions of a rule on one field apply in that order.
+            tuple(by_rule[row["rule_id"]]["conditions"]),
+            tuple(by_rule[row["rule_id"]]["actions"]),
         )
         for row in read_rows(adjustments_dir / "adjustment_rules.csv")
     }
@@ -206,7 +207,7 @@ def point_layouts(versions: dict[str, RuleVersion]) -> dict[str, tuple]:
 
     layouts: dict[str, list] = defaultdict(list)
     for version in sorted(approved, key=lambda version: (priority(version), version.row["rule_id"])):
-        fields = tuple(action[1] for action in sorted(version.actions, key=lambda action: action[1]))
+        fields = tuple(sorted({action[1] for action in version.actions}))
         layouts[version.row["injection_point"]].append((version.row["rule_id"], fields))
     return defaultdict(
         lambda: ((), scenarios), {point: (tuple(rules), scenarios) for point, rules in layouts.items()}
