@@ -7,9 +7,10 @@ INSTALLED := $(VENV)/.installed
 SAMPLE ?= sample
 SAMPLE_DEALS ?= 20000
 BENCH_DEALS ?= 1000000
+RECALC_BENCH_DEALS ?= 300000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run sample test lint bench docs redshift-check rules-check clean
+.PHONY: help setup run sample test lint bench bench-recalc docs redshift-check rules-check clean
 
 help: ## list the commands
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -45,6 +46,9 @@ lint: setup ## ruff on the Python code
 
 bench: setup ## benchmark the pipeline on BENCH_DEALS deals (default 1M; make bench BENCH_DEALS=10000000 for 10M)
 	$(BIN)/python -m regcalc.bench --deals $(BENCH_DEALS)
+
+bench-recalc: setup ## incremental recalc vs full rebuild: 30 dates of history, one rule changed on one date
+	$(BIN)/python -m regcalc.bench --recalc --deals $(RECALC_BENCH_DEALS) --dates 30
 
 docs: setup ## build the dbt docs site (one static file: target/static_index.html) with lineage
 	$(BIN)/dbt docs generate --static --project-dir . --profiles-dir profiles

@@ -25,6 +25,7 @@
 with upstream as (
 
     select * from {{ ref(point.model) }}
+    where {{ regcalc.recalc_dates_condition('as_of_date') }}
 
 ),
 

@@ -113,6 +113,7 @@ select * from final
 with facts as (
 
     select * from {{ ref(spec.source) }}
+    where {{ recalc_dates_condition(date_column) }}
 
 ),
 {%- for join in joins %}

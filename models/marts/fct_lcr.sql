@@ -2,6 +2,7 @@
 with components as (
 
     select * from {{ ref('int_lcr_components__adjusted') }}
+    where {{ recalc_dates_condition('as_of_date') }}
 
 ),
 

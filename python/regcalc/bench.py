@@ -4,6 +4,10 @@ Prints, per stage, rows, seconds and rows/s; the peak memory of the Python proce
 Spark JVM; the output sizes; and the DuckDB baseline that computes the same LCR from the same
 input in one query (the yardstick of the performance targets). The LCRs of both are compared,
 so the baseline is known to do the same work.
+
+`--recalc` (make bench-recalc) measures incremental recalculation instead: with --dates of history
+built, one rule is changed on one date; the time of `regcalc recalc` (plan + build) is compared with
+a full rebuild of the same state, and both results are compared table by table.
 """
 
 from __future__ import annotations
@@ -148,7 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dates", type=int, default=1, help="as-of dates (default 1)")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "bench-out", help="work folder")
     parser.add_argument("--keep-input", action="store_true", help="reuse a generated input of the same size")
+    parser.add_argument(
+        "--recalc", action="store_true", help="time an incremental recalculation against a full rebuild"
+    )
     args = parser.parse_args(argv)
+    if args.recalc:
+        return recalc_benchmark(args)
 
     work = args.out
     input_dir = work / f"input-{args.deals}-{args.dates}"
@@ -219,6 +228,88 @@ def main(argv: list[str] | None = None) -> int:
     print(f"whole regcalc run / baseline:      {run_seconds / baseline_seconds:.1f}x (target <= 10x)")
     print("LCR of baseline and pipeline: " + ("identical" if not mismatches else f"DIFFER: {mismatches[:5]}"))
     return 1 if mismatches else 0
+
+
+# Tables whose rows the recalculation rewrites, compared between the incremental and the full build.
+RECALC_COMPARED = (
+    "int_deal_liquidity__adjusted",
+    "int_lcr_category_totals__adjusted",
+    "int_lcr_components__adjusted",
+    "fct_lcr",
+    "fct_adjustment_audit",
+    "fct_lcr_entity_day",
+    "rpt_adjustment_rule_status",
+    "bridge_deal_adjustment",
+)
+
+
+def recalc_benchmark(args) -> int:
+    """History of args.dates as-of dates built; ADJ-001 changed on one date; recalc vs full rebuild."""
+    from datetime import date, timedelta
+
+    from regcalc.dbt import copy_project
+    from regcalc.generate import generate_bank
+    from regcalc.pipeline import run_jobs
+    from regcalc.recalc import plan_recalc, run_recalc
+    from regcalc.rules import set_rule_cells
+    from regcalc.session import get_spark
+
+    work = args.out / "recalc"
+    input_dir = args.out / f"input-{args.deals}-{args.dates}"
+    shutil.rmtree(work, ignore_errors=True)
+    os.environ["REGCALC_HOME"] = str(work / "home")
+    lake = str(work / "lake")
+    project = copy_project(work / "project")
+    changed_day = (date(2026, 9, 29) + timedelta(days=args.dates // 2)).isoformat()
+    # The deal-point rule ADJ-001 (run-off weight of E01's operational deposits) on one date only.
+    set_rule_cells(
+        project / "seeds" / "adjustments", "ADJ-001", effective_from=changed_day, expiry=changed_day
+    )
+
+    def settings(schema: str) -> Settings:
+        os.environ["REGCALC_SCHEMA"] = schema
+        return Settings.from_env(lake=lake)
+
+    progress = Progress()
+    spark = get_spark(settings("bench_recalc"))
+    if not (args.keep_input and input_dir.exists()):
+        shutil.rmtree(input_dir, ignore_errors=True)
+        with progress.stage(f"generate {args.deals:,} deals over {args.dates} dates (parquet)") as timing:
+            generate_bank(spark, input_dir, deals=args.deals, entities=3, dates=args.dates, fmt="parquet")
+            timing.rows = args.deals
+    report = run_jobs(spark, lake, input_dir, max_reject_rate=0.0, progress=progress)
+    with progress.stage("full build of the history, with its data tests") as full_with_tests:
+        run_recalc(plan_recalc(settings("bench_recalc"), project), settings("bench_recalc"), project)
+
+    recalc_timings = []
+    for value, skip_tests in (("0.95", False), ("0.85", True)):
+        set_rule_cells(project / "seeds" / "adjustments", "ADJ-001", value=value)
+        tests = "without data tests" if skip_tests else "with its data tests"
+        with progress.stage(f"recalc ADJ-001 = {value} on {changed_day} ({tests}): plan + build") as timing:
+            plan = plan_recalc(settings("bench_recalc"), project)
+            plan.skip_tests = skip_tests
+            run_recalc(plan, settings("bench_recalc"), project)
+        recalc_timings.append((tests, timing))
+        print(plan.render())
+    with progress.stage("full build of the same state, without data tests") as full_without_tests:
+        full_settings = settings("bench_full")
+        plan = plan_recalc(full_settings, project)
+        plan.skip_tests = True
+        run_recalc(plan, full_settings, project)
+
+    differences = []
+    for table in RECALC_COMPARED:
+        left, right = spark.table(f"bench_recalc.{table}"), spark.table(f"bench_full.{table}")
+        if left.exceptAll(right).count() or right.exceptAll(left).count():
+            differences.append(table)
+    print(f"\nincremental recalculation: {report.total_accepted:,} deals on {args.dates} as-of dates")
+    for (tests, timing), full in zip(recalc_timings, (full_with_tests, full_without_tests), strict=True):
+        print(
+            f"  {tests}: full build {full.seconds:6.1f} s, recalc (1 rule, 1 date) {timing.seconds:6.1f} s "
+            f"= {timing.seconds / full.seconds:6.1%} (target <= 10%)"
+        )
+    print("  incremental vs full rebuild: " + ("identical" if not differences else f"DIFFER: {differences}"))
+    return 1 if differences else 0
 
 
 if __name__ == "__main__":

@@ -179,6 +179,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--mirror", action="store_true", help="also delete keys under the prefix that SOURCE no longer has"
     )
 
+    recalc = commands.add_parser(
+        "recalc",
+        help="rebuild only what changed since the last successful build (rules, lake dates)",
+        description="Compare the rule and parameter seeds and the lake with the last successful build "
+        "(state in $REGCALC_HOME/recalc_state), work out the injection points, models and as-of dates "
+        "affected, and run the smallest `dbt build` for them. Regulatory parameter changes need "
+        "`regcalc run` (the Spark jobs apply them).",
+    )
+    recalc.add_argument("--plan", action="store_true", help="only print the plan and the dbt command")
+    recalc.add_argument(
+        "--skip-tests",
+        action="store_true",
+        help="build without the data tests (they read every date); run them later with `dbt test`",
+    )
+    recalc.add_argument("--target", help="dbt target (default local, or $REGCALC_TARGET)")
+
     rules = commands.add_parser(
         "rules",
         help="check adjustment rules, or show their impact",
@@ -214,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             "run": cmd_run,
             "lcr": cmd_lcr,
             "explain": cmd_explain,
+            "recalc": cmd_recalc,
             "register-spectrum": cmd_register_spectrum,
             "publish": cmd_publish,
             "rules": cmd_rules,
@@ -253,7 +270,9 @@ def cmd_run(args) -> int:
     from regcalc.monitoring import run_summary
     from regcalc.pipeline import run_jobs
     from regcalc.progress import Progress
+    from regcalc.recalc import lake_runs, save_state
     from regcalc.session import get_spark
+    from regcalc.settings import PROJECT_DIR
 
     settings = Settings.from_env(lake=args.lake, target=args.target)
     progress = Progress()
@@ -279,22 +298,23 @@ def cmd_run(args) -> int:
     if settings.target == "redshift":
         with progress.stage("register the lake in Redshift Spectrum"):
             register_lake_in_spectrum(settings.lake, "regcalc_lake")
-    if settings.target != "local":
-        # The run log and the LCR are in the target's warehouse, not in this SparkSession.
+    # Every date from scratch (--full-refresh): the incremental models' columns follow the rule set of
+    # this build. dbt logs every node to regcalc_run_log under this run's id.
+    try:
         with progress.stage(f"dbt build (target {settings.target})"):
-            invoke_dbt(["build"], settings, {"regcalc_run_id": report.run_id}, progress=progress)
+            invoke_dbt(
+                ["build", "--full-refresh"], settings, {"regcalc_run_id": report.run_id}, progress=progress
+            )
+        save_state(settings, PROJECT_DIR, lake_runs(settings.lake, spark))  # what `regcalc recalc` diffs
+    finally:
+        if settings.target == "local":  # elsewhere the run log is in the target's warehouse
+            progress.text(run_summary(spark, settings.schema, report.run_id))  # also when the build failed
+    if settings.target != "local":
         print(
             f"LCR built in target {settings.target}, schema {settings.schema}: see fct_lcr and "
             f"agg_lcr_date_entity, and regcalc_run_log where regcalc_run_id = '{report.run_id}'"
         )
         return 0
-    # Run monitoring: dbt logs every node to regcalc_run_log under this run's id; summarised below,
-    # also when the build failed.
-    try:
-        with progress.stage(f"dbt build (target {settings.target})"):
-            invoke_dbt(["build"], settings, {"regcalc_run_id": report.run_id}, progress=progress)
-    finally:
-        progress.text(run_summary(spark, settings.schema, report.run_id))
     rows = read_lcr(spark, settings, None, None)
     dates = set(report.as_of_dates)
     print(format_rows([row for row in rows if row["as_of_date"] in dates], LCR_COLUMNS, "table"))
@@ -325,6 +345,31 @@ def cmd_publish(args) -> int:
 
     keys = publish_directory(args.source, args.s3_uri, mirror=args.mirror)
     print(f"published {len(keys)} object(s) to {args.s3_uri}")
+
+    return 0
+
+
+def cmd_recalc(args) -> int:
+    from regcalc.progress import Progress
+    from regcalc.recalc import plan_recalc, run_recalc
+
+    settings = Settings.from_env(target=args.target)
+    progress = Progress()
+    spark = None
+    if not args.plan or "://" in settings.lake:
+        from regcalc.session import get_spark
+
+        spark = get_spark(settings)  # the build runs in-process on this session
+    with progress.stage("plan: compare seeds and lake with the last successful build"):
+        plan = plan_recalc(settings, spark=spark)
+    plan.skip_tests = args.skip_tests
+    print(plan.render())
+    if args.plan or plan.is_empty:
+        return 0
+    with progress.stage(
+        f"recalculate: {len(plan.models)} models and seeds, {len(plan.dates) or 'all'} date(s)"
+    ):
+        run_recalc(plan, settings, spark=spark)
     return 0
 
 

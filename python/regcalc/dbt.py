@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +14,16 @@ from regcalc.settings import PROFILES_DIR, PROJECT_DIR, RegcalcError, Settings
 
 class DbtError(RegcalcError):
     """A dbt command failed; the message lists the failing nodes."""
+
+
+def copy_project(dest: Path) -> Path:
+    """A copy of the dbt project (configuration, models, macros, seeds, data tests) to build with
+    other seed values, e.g. a changed rule, without touching the project's own CSVs."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PROJECT_DIR / "dbt_project.yml", dest / "dbt_project.yml")
+    for folder in ("models", "macros", "seeds", "tests/dbt"):
+        shutil.copytree(PROJECT_DIR / folder, dest / folder)
+    return dest
 
 
 def dbt_vars(settings: Settings, extra: dict | None = None) -> dict:

@@ -327,3 +327,21 @@ def _conflicts(rules: dict, actions_by_rule: dict) -> list[Problem]:
                     )
             slots.setdefault(slot, []).append((rule_id, scenario))
     return problems
+
+
+def set_rule_cells(directory: Path, rule_id: str, **values: str) -> None:
+    """Set cells of one rule's rows in place: `value` in adjustment_actions.csv (every action of the
+    rule), any other column in adjustment_rules.csv. For tests and the benchmark, which change a rule."""
+    file_name = "adjustment_actions.csv" if "value" in values else "adjustment_rules.csv"
+    path = directory / file_name
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not any(row["rule_id"] == rule_id for row in rows):
+        raise KeyError(f"{path}: no rule {rule_id}")
+    for row in rows:
+        if row["rule_id"] == rule_id:
+            row.update(values)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)

@@ -45,6 +45,7 @@ changes as (
         {% if branch.numeric %}{{ branch.after }} - {{ branch.before }}{% else %}cast(null as {{ regcalc.type_double() }}){% endif %} as delta
     from {{ ref(branch.model) }} as adjusted
     where adjusted.adj_{{ branch.n }}_hit
+        and {{ recalc_dates_condition('adjusted.as_of_date') }}
         and (
             {{ branch.before }} <> {{ branch.after }}
             or ({{ branch.before }} is null and {{ branch.after }} is not null)

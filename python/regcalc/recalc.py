@@ -1,0 +1,445 @@
+"""Incremental recalculation: from a change to the smallest `dbt build` that brings the marts up to date.
+
+The state of the last successful build (a copy of the rule and parameter seeds, and the run id of
+every lake partition) is kept under $REGCALC_HOME/recalc_state/<schema>/. A plan compares it with
+the current seeds and lake:
+
+* a rule whose rows changed (adjustment_rules / _conditions / _actions, keyed by rule_id) affects
+  its injection point on the dates of its old and new effective ranges that are in the lake; the
+  build covers the changed seeds, the point's model and everything downstream of it (networkx over
+  dbt's manifest.json), with var `recalc_dates`: the as-of-date partitioned models rewrite only
+  those dates (macro recalc_dates_condition). When a point's columns change (rules added, removed,
+  approved, reordered, or a new scenario) the point's model has new columns: that selection is
+  rebuilt with --full-refresh instead.
+* a new or rerun lake partition affects everything downstream of the lake sources, on its date and
+  on the later dates (an SCD2 version's key is its first date, so a rerun date can change the
+  dimension keys of the dates after it).
+* changed regulatory parameters are read by the Spark jobs: the jobs must be rerun for every date
+  (`regcalc run`), which rebuilds everything.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import networkx as nx
+
+from regcalc.lake import PARTITION_COLUMN
+from regcalc.pipeline import DEAL_DATASET
+from regcalc.rules import approval_status, load_points
+from regcalc.settings import PROJECT_DIR, RegcalcError, Settings
+
+RULE_SEEDS = ("adjustment_rules", "adjustment_conditions", "adjustment_actions")
+SEED_FOLDERS = ("adjustments", "regulatory")
+RUN_FILE = "_regcalc_run.json"
+
+
+@dataclass(frozen=True)
+class BuildState:
+    """What a successful build was made from: the seed CSVs and the run id of each lake date."""
+
+    seeds_dir: Path  # holds adjustments/*.csv and regulatory/*.csv
+    lake_runs: dict[str, str]  # as-of date (yyyy-mm-dd) -> run id of its deal_liquidity partition
+
+
+@dataclass
+class Plan:
+    changes: list[str] = field(default_factory=list)
+    points: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)  # models and seeds to build, in build order
+    all_models: bool = False  # the selection is the whole project: build with no --select
+    dates: list[str] = field(default_factory=list)  # as-of dates to recalculate (empty with full_refresh)
+    full_refresh: str | None = None  # why the selection is rebuilt for every date, if it is
+    rerun_jobs: str | None = None  # why the Spark jobs must run again, if they must
+    notes: list[str] = field(default_factory=list)
+    # Leave out the data and unit tests (they read whole tables, every date): a faster recalc whose
+    # tests then run in the next full build or `dbt test`.
+    skip_tests: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.models and not self.rerun_jobs
+
+    def dbt_args(self) -> list[str]:
+        args = ["build"] if self.all_models else ["build", "--select", *self.models]
+        if self.skip_tests:
+            args += ["--exclude-resource-type", "test", "unit_test"]
+        return [*args, "--full-refresh"] if self.full_refresh else args
+
+    def dbt_vars(self) -> dict:
+        return {} if self.full_refresh else {"recalc_dates": self.dates}
+
+    def command(self) -> str:
+        text = "dbt " + " ".join(self.dbt_args())
+        return text + (f" --vars '{json.dumps(self.dbt_vars())}'" if self.dbt_vars() else "")
+
+    def render(self) -> str:
+        if self.is_empty:
+            return "nothing to recalculate: the seeds and the lake are as of the last successful build"
+        lines = [f"changes ({len(self.changes)}):", *[f"  {change}" for change in self.changes]]
+        if self.rerun_jobs:
+            lines += [
+                f"the Spark jobs must be rerun for every as-of date: {self.rerun_jobs}",
+                "  run `regcalc run --input DIR` (jobs for all dates, then a full dbt build of everything "
+                "downstream); `regcalc recalc` does not run the jobs",
+            ]
+            return "\n".join(lines + [f"note: {note}" for note in self.notes])
+        lines.append("injection points: " + (", ".join(self.points) or "none"))
+        if self.full_refresh:
+            lines.append(f"dates: all (full refresh of the selection: {self.full_refresh})")
+        else:
+            lines.append(f"dates ({len(self.dates)}): " + (", ".join(self.dates) or "none"))
+        lines.append(f"models and seeds ({len(self.models)}): " + ", ".join(self.models))
+        lines.append(f"command: {self.command()}")
+        return "\n".join(lines + [f"note: {note}" for note in self.notes])
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading seeds, the lake and the manifest
+# ------------------------------------------------------------------------------------------------
+def read_rows(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [{key: (value or "").strip() for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
+def lake_runs(lake_uri: str, spark=None) -> dict[str, str]:
+    """As-of date -> run id of the published deal_liquidity partition (from its _regcalc_run.json)."""
+    prefix = f"{PARTITION_COLUMN}="
+    runs = {}
+    if "://" not in lake_uri:
+        for path in sorted(Path(lake_uri, DEAL_DATASET).glob(f"{prefix}*/{RUN_FILE}")):
+            runs[path.parent.name[len(prefix) :]] = json.loads(path.read_text())["run_id"]
+        return runs
+    if spark is None:
+        raise RegcalcError(f"reading the partitions of {lake_uri} needs Spark; run `regcalc recalc`")
+    from regcalc.lake import Lake
+
+    lake = Lake(spark, lake_uri)
+    root = lake._Path(lake.path(DEAL_DATASET))
+    if not lake._fs.exists(root):
+        return runs
+    for status in lake._fs.listStatus(root):
+        name = status.getPath().getName()
+        run_file = lake._Path(status.getPath(), RUN_FILE)
+        if name.startswith(prefix) and lake._fs.exists(run_file):
+            stream = lake._fs.open(run_file)
+            try:
+                text = bytes(spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
+            finally:
+                stream.close()
+            runs[name[len(prefix) :]] = json.loads(text.decode("utf-8"))["run_id"]
+    return dict(sorted(runs.items()))
+
+
+def manifest_graph(manifest: dict) -> nx.DiGraph:
+    """Models, seeds, snapshots and sources of a dbt manifest, edges from parent to child (no tests)."""
+    graph = nx.DiGraph()
+    buildable = ("model", "seed", "snapshot")
+    for unique_id, node in manifest["nodes"].items():
+        if node["resource_type"] in buildable:
+            graph.add_node(unique_id, name=node["name"], resource_type=node["resource_type"])
+    for unique_id, source in manifest.get("sources", {}).items():
+        graph.add_node(unique_id, name=source["name"], resource_type="source")
+    for child, parents in manifest["parent_map"].items():
+        if child in graph:
+            graph.add_edges_from((parent, child) for parent in parents if parent in graph)
+    return graph
+
+
+def node_id(graph: nx.DiGraph, name: str, resource_type: str = "model") -> str:
+    for unique_id, data in graph.nodes(data=True):
+        if data["name"] == name and data["resource_type"] == resource_type:
+            return unique_id
+    raise RegcalcError(f"no {resource_type} {name} in dbt's manifest; run `dbt parse` and check the project")
+
+
+# ------------------------------------------------------------------------------------------------
+# Rule changes
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RuleVersion:
+    row: dict[str, str]
+    conditions: tuple[tuple[str, ...], ...]
+    actions: tuple[tuple[str, ...], ...]
+
+    @property
+    def approved(self) -> bool:
+        return approval_status(self.row) == "approved"
+
+
+def rule_versions(adjustments_dir: Path) -> dict[str, RuleVersion]:
+    by_rule: dict[str, dict[str, list]] = defaultdict(lambda: {"conditions": [], "actions": []})
+    for kind in ("conditions", "actions"):
+        for row in read_rows(adjustments_dir / f"adjustment_{kind}.csv"):
+            by_rule[row["rule_id"]][kind].append(tuple(row.values()))
+    return {
+        row["rule_id"]: RuleVersion(
+            row,
+            # In file order: two actions of a rule on one field apply in that order.
+            tuple(by_rule[row["rule_id"]]["conditions"]),
+            tuple(by_rule[row["rule_id"]]["actions"]),
+        )
+        for row in read_rows(adjustments_dir / "adjustment_rules.csv")
+    }
+
+
+def point_layouts(versions: dict[str, RuleVersion]) -> dict[str, tuple]:
+    """Per point, what decides the columns of its model: the approved rules in application order
+    (priority, then rule_id) with the fields they change, and the scenarios of the run (the same
+    selection as macros adjustment_point_rules and load_adjustment_rules)."""
+    approved = [version for version in versions.values() if version.approved]
+    scenarios = tuple(sorted({version.row["scenario"] or "base" for version in approved} | {"base"}))
+
+    def priority(version: RuleVersion) -> float:
+        try:
+            return float(version.row["priority"] or 0)
+        except ValueError:
+            return 0.0
+
+    layouts: dict[str, list] = defaultdict(list)
+    for version in sorted(approved, key=lambda version: (priority(version), version.row["rule_id"])):
+        fields = tuple(sorted({action[1] for action in version.actions}))
+        layouts[version.row["injection_point"]].append((version.row["rule_id"], fields))
+    return defaultdict(
+        lambda: ((), scenarios), {point: (tuple(rules), scenarios) for point, rules in layouts.items()}
+    )
+
+
+def rule_dates(row: dict[str, str], lake_dates: Iterable[str]) -> set[str]:
+    """The lake dates within a rule's effective range (every date if the range cannot be read)."""
+    try:
+        start = date.fromisoformat(row["effective_from"])
+        end = date.fromisoformat(row["expiry"]) if row["expiry"] else date.max
+    except ValueError:
+        return set(lake_dates)
+    return {day for day in lake_dates if start <= date.fromisoformat(day) <= end}
+
+
+def changed_seed_rows(old_dir: Path, new_dir: Path, name: str) -> int:
+    """How many rows differ between two versions of a seed (row by row, order ignored)."""
+    old = [tuple(row.items()) for row in read_rows(old_dir / f"{name}.csv")]
+    new = [tuple(row.items()) for row in read_rows(new_dir / f"{name}.csv")]
+    remaining = list(old)
+    added = 0
+    for row in new:
+        if row in remaining:
+            remaining.remove(row)
+        else:
+            added += 1
+    return added + len(remaining)
+
+
+# ------------------------------------------------------------------------------------------------
+# The plan
+# ------------------------------------------------------------------------------------------------
+def make_plan(
+    graph: nx.DiGraph,
+    point_models: dict[str, str],
+    previous: BuildState | None,
+    seeds_dir: Path,
+    current_lake_runs: dict[str, str],
+) -> Plan:
+    """The smallest build after the change from `previous` to the current seeds and lake.
+
+    `point_models`: injection point -> its model (e.g. deal -> int_deal_liquidity__adjusted).
+    """
+    plan = Plan()
+    everything = [
+        data["name"] for _, data in _in_build_order(graph, graph.nodes) if data["resource_type"] != "source"
+    ]
+    if previous is None:
+        plan.changes.append("no record of a successful build of this schema and lake")
+        plan.models, plan.all_models = everything, True
+        plan.full_refresh = "first build"
+        return plan
+
+    lake_dates = sorted(current_lake_runs)
+    regulatory = [
+        f"{path.stem}: {count} row(s)"
+        for path in sorted((seeds_dir / "regulatory").glob("*.csv"))
+        if (
+            count := changed_seed_rows(previous.seeds_dir / "regulatory", seeds_dir / "regulatory", path.stem)
+        )
+    ]
+    regulatory += [
+        f"{path.stem}: removed"
+        for path in sorted((previous.seeds_dir / "regulatory").glob("*.csv"))
+        if not (seeds_dir / "regulatory" / path.name).exists()
+    ]
+    if regulatory:
+        plan.changes += [f"regulatory parameters changed: {change}" for change in regulatory]
+        plan.rerun_jobs = "the classification, haircuts and rates are applied by the jobs to every deal"
+        plan.dates = lake_dates
+
+    start_nodes: set[str] = set()
+    removed_edges: list[tuple[str, str]] = []
+    dates: set[str] = set()
+    refresh_reasons: list[str] = []
+
+    # Rules
+    old_rules = rule_versions(previous.seeds_dir / "adjustments")
+    new_rules = rule_versions(seeds_dir / "adjustments")
+    old_layouts, new_layouts = point_layouts(old_rules), point_layouts(new_rules)
+    affected_points: set[str] = set()
+    changed_seeds: set[str] = set()
+    for rule_id in sorted(set(old_rules) | set(new_rules)):
+        old, new = old_rules.get(rule_id), new_rules.get(rule_id)
+        if old == new:
+            continue
+        what = "added" if old is None else "removed" if new is None else "changed"
+        plan.changes.append(f"rule {rule_id} {what}")
+        for seed, part in zip(RULE_SEEDS, ("row", "conditions", "actions"), strict=True):
+            if getattr(old, part, None) != getattr(new, part, None):
+                changed_seeds.add(seed)
+        rule_days: set[str] = set()
+        for version in (old, new):
+            if version is not None and version.approved:
+                affected_points.add(version.row["injection_point"])
+                rule_days |= rule_dates(version.row, lake_dates)
+        dates |= rule_days
+    for point in sorted(set(old_layouts) | set(new_layouts) | set(point_models)):
+        if point in point_models and old_layouts[point] != new_layouts[point]:
+            affected_points.add(point)
+            refresh_reasons.append(f"the columns of point {point} change (rules added, removed or reordered)")
+    if changed_seeds:
+        seed_ids = {node_id(graph, seed, "seed") for seed in changed_seeds}
+        start_nodes |= seed_ids
+        point_ids = {point: node_id(graph, model) for point, model in point_models.items()}
+        # Every point model reads the rule seeds; only the affected ones are rebuilt.
+        removed_edges = [
+            (seed_id, point_id)
+            for seed_id in seed_ids
+            for point, point_id in point_ids.items()
+            if point not in affected_points and graph.has_edge(seed_id, point_id)
+        ]
+        plan.points = [point for point in point_models if point in affected_points]
+
+    # Lake partitions
+    new_dates = sorted(day for day, run in current_lake_runs.items() if previous.lake_runs.get(day) != run)
+    removed_dates = sorted(set(previous.lake_runs) - set(current_lake_runs))
+    if new_dates or removed_dates:
+        for day in new_dates:
+            what = "new" if day not in previous.lake_runs else "rerun"
+            plan.changes.append(f"lake partition {day}: {what} (run {current_lake_runs[day]})")
+        for day in removed_dates:
+            plan.changes.append(f"lake partition {day}: removed")
+        start_nodes |= {
+            unique_id for unique_id, data in graph.nodes(data=True) if data["resource_type"] == "source"
+        }
+        if removed_dates:
+            refresh_reasons.append("lake dates were removed")
+        # An SCD2 version is keyed by its first date: a new or rerun date can move the keys of the
+        # dimension versions valid on the later dates, so the facts of those dates are rewritten too.
+        dates |= {day for day in lake_dates if new_dates and day >= new_dates[0]}
+
+    if plan.rerun_jobs:
+        plan.models, plan.all_models = everything, True
+        return plan
+    if not start_nodes:
+        return plan
+    pruned = graph.copy()
+    pruned.remove_edges_from(removed_edges)
+    selected = set(start_nodes)
+    for start in start_nodes:
+        selected |= nx.descendants(pruned, start)
+    plan.models = [
+        data["name"] for _, data in _in_build_order(graph, selected) if data["resource_type"] != "source"
+    ]
+    if refresh_reasons:
+        plan.full_refresh = "; ".join(refresh_reasons)
+    else:
+        plan.dates = sorted(dates)
+        if not plan.dates:
+            plan.notes.append(
+                "the changed rules are unapproved or cover no date of the lake: only the rule tables change"
+            )
+    return plan
+
+
+def _in_build_order(graph: nx.DiGraph, nodes: Iterable[str]) -> list[tuple[str, dict]]:
+    wanted = set(nodes)
+    order = nx.lexicographical_topological_sort(graph, key=lambda unique_id: graph.nodes[unique_id]["name"])
+    return [(unique_id, graph.nodes[unique_id]) for unique_id in order if unique_id in wanted]
+
+
+# ------------------------------------------------------------------------------------------------
+# State of the last successful build
+# ------------------------------------------------------------------------------------------------
+def state_dir(settings: Settings) -> Path:
+    return settings.home / "recalc_state" / settings.schema
+
+
+def load_state(settings: Settings) -> BuildState | None:
+    directory = state_dir(settings)
+    record = directory / "build.json"
+    if not record.exists():
+        return None
+    data = json.loads(record.read_text())
+    if data.get("lake") != settings.lake or data.get("target") != settings.target:
+        return None  # built from another lake or on another target: nothing is known
+    return BuildState(directory / "seeds", data["lake_runs"])
+
+
+def save_state(settings: Settings, project_dir: Path, runs: dict[str, str]) -> None:
+    """Record a successful build: copy the seeds, then write build.json (the record that counts) last."""
+    directory = state_dir(settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "build.json").unlink(missing_ok=True)
+    shutil.rmtree(directory / "seeds", ignore_errors=True)
+    for folder in SEED_FOLDERS:
+        shutil.copytree(project_dir / "seeds" / folder, directory / "seeds" / folder)
+    record = {"lake": settings.lake, "target": settings.target, "lake_runs": runs}
+    (directory / "build.json").write_text(json.dumps(record, indent=2, sort_keys=True))
+
+
+# ------------------------------------------------------------------------------------------------
+# Entry points (regcalc recalc)
+# ------------------------------------------------------------------------------------------------
+def plan_recalc(
+    settings: Settings, project_dir: Path = PROJECT_DIR, extra_vars: dict | None = None, spark=None
+) -> Plan:
+    """Parse the project (manifest.json) and plan against the state of the last successful build."""
+    from regcalc.dbt import invoke_dbt
+
+    invoke_dbt(["parse"], settings, extra_vars, project_dir=project_dir)
+    manifest = json.loads((project_dir / "target" / "manifest.json").read_text())
+    points = {name: f"{point.model}__adjusted" for name, point in load_points(project_dir).items()}
+    return make_plan(
+        manifest_graph(manifest),
+        points,
+        load_state(settings),
+        project_dir / "seeds",
+        lake_runs(settings.lake, spark),
+    )
+
+
+def run_recalc(
+    plan: Plan,
+    settings: Settings,
+    project_dir: Path = PROJECT_DIR,
+    extra_vars: dict | None = None,
+    spark=None,
+) -> None:
+    """Run the plan's build in-process; record the new state only if it succeeded."""
+    from regcalc.dbt import invoke_dbt
+
+    if plan.rerun_jobs:
+        raise RegcalcError(
+            f"{plan.rerun_jobs}: the regulatory parameters changed, so the Spark jobs must run again for "
+            "every as-of date. Run `regcalc run --input DIR` (jobs for all dates, then a full build)."
+        )
+    runs = lake_runs(settings.lake, spark)  # before the build: a partition published meanwhile stays new
+    if not plan.is_empty:
+        invoke_dbt(
+            plan.dbt_args(), settings, {**(extra_vars or {}), **plan.dbt_vars()}, project_dir=project_dir
+        )
+    save_state(settings, project_dir, runs)
