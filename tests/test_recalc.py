@@ -150,7 +150,7 @@ def test_rule_value_changed_on_one_date(tmp_path):
     assert plan.models == ["adjustment_actions", "dim_adjustment", *DOWNSTREAM_OF_DEAL_POINT]
     assert plan.command() == (
         "dbt build --select adjustment_actions dim_adjustment " + " ".join(DOWNSTREAM_OF_DEAL_POINT)
-        + ' --vars \'{"recalc_dates": ["2026-09-30"]}\''
+        + ' --vars \'{"recalc_dates": ["2026-09-30"], "register_lake_sources": false}\''
     )  # fmt: skip
     plan.skip_tests = True
     assert plan.dbt_args()[-3:] == ["--exclude-resource-type", "test", "unit_test"]
@@ -193,7 +193,9 @@ def test_new_approved_rule_changes_the_point_columns_so_the_selection_is_rebuilt
         "adjustment_actions", "adjustment_conditions", "adjustment_rules", "dim_adjustment",
         *DOWNSTREAM_OF_DEAL_POINT,
     ]  # fmt: skip
-    assert plan.command().endswith("fct_lcr_entity_day --full-refresh")
+    assert plan.command().endswith(
+        "fct_lcr_entity_day --full-refresh --vars '{\"register_lake_sources\": false}'"
+    )
 
 
 def test_unapproved_rule_edit_rebuilds_only_the_rule_tables(tmp_path):
@@ -208,7 +210,7 @@ def test_unapproved_rule_edit_rebuilds_only_the_rule_tables(tmp_path):
         "fct_adjustment_audit",
         "rpt_adjustment_rule_status",
     ]
-    assert plan.dbt_vars() == {"recalc_dates": []}
+    assert plan.dbt_vars() == {"recalc_dates": [], "register_lake_sources": False}  # the lake is as built
 
 
 def test_new_lake_date_rebuilds_everything_downstream_of_the_lake_on_that_date(tmp_path):
@@ -221,6 +223,7 @@ def test_new_lake_date_rebuilds_everything_downstream_of_the_lake_on_that_date(t
         "stg_lake__deal_liquidity", "int_deal_liquidity", *DOWNSTREAM_OF_DEAL_POINT[:-1],
         "stg_lake__entities", "dim_entity", "fct_lcr_entity_day",
     ]  # fmt: skip
+    assert plan.dbt_vars() == {"recalc_dates": ["2026-10-01"]}  # the lake tables are registered again
 
 
 def test_rerun_lake_date_also_rewrites_the_later_dates(tmp_path):

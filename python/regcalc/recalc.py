@@ -59,6 +59,9 @@ class Plan:
     full_refresh: str | None = None  # why the selection is rebuilt for every date, if it is
     rerun_jobs: str | None = None  # why the Spark jobs must run again, if they must
     notes: list[str] = field(default_factory=list)
+    # The lake tables need registering again (the default) unless the lake is as the last successful
+    # build of this schema left it; registering costs a few seconds per dataset.
+    lake_unchanged: bool = False
     # Leave out the data and unit tests (they read whole tables, every date): a faster recalc whose
     # tests then run in the next full build or `dbt test`.
     skip_tests: bool = False
@@ -74,7 +77,8 @@ class Plan:
         return [*args, "--full-refresh"] if self.full_refresh else args
 
     def dbt_vars(self) -> dict:
-        return {} if self.full_refresh else {"recalc_dates": self.dates}
+        keep_lake_tables = {"register_lake_sources": False} if self.lake_unchanged else {}
+        return keep_lake_tables if self.full_refresh else {"recalc_dates": self.dates, **keep_lake_tables}
 
     def command(self) -> str:
         text = "dbt " + " ".join(self.dbt_args())
@@ -326,6 +330,7 @@ def make_plan(
     # Lake partitions
     new_dates = sorted(day for day, run in current_lake_runs.items() if previous.lake_runs.get(day) != run)
     removed_dates = sorted(set(previous.lake_runs) - set(current_lake_runs))
+    plan.lake_unchanged = not (new_dates or removed_dates)
     if new_dates or removed_dates:
         for day in new_dates:
             what = "new" if day not in previous.lake_runs else "rerun"
