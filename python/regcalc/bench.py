@@ -186,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
             timing.rows = report.total_accepted
     with progress.stage("dbt build") as timing:
         # The regulation's LCR without the example adjustment rules: the same thing the baseline computes.
-        invoke_dbt(["build"], settings, {"apply_adjustments": False})
+        # --full-refresh, like regcalc run: every date from scratch, whatever an earlier bench left
+        invoke_dbt(["build", "--full-refresh"], settings, {"apply_adjustments": False})
         timing.rows = report.total_accepted
     run_seconds = time.perf_counter() - run_start
     progress.timings.append(
