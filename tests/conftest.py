@@ -6,6 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+from moto import mock_aws
+
+AWS_REGION = "eu-west-1"  # the region of the AWS tests (test_aws.py, test_spectrum.py)
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +29,15 @@ def spark(regcalc_home):
     session = get_spark(Settings.from_env(lake=str(regcalc_home / "lake")))
     yield session
     session.stop()
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """moto's AWS (every service) with dummy credentials in AWS_REGION: nothing reaches a real account."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", AWS_REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        yield

@@ -11,7 +11,6 @@ import pytest
 import sqlglot
 from botocore.exceptions import ClientError, NoCredentialsError
 from botocore.stub import Stubber
-from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.redshiftdata.models import redshiftdata_backends
 from sqlglot import exp
@@ -24,20 +23,9 @@ from regcalc.aws import (
     run_redshift_statements,
 )
 
-REGION = "eu-west-1"
+REGION = "eu-west-1"  # = conftest.AWS_REGION, where the aws fixture runs moto
 BUCKET = "regcalc-test-lake"
 STATEMENT_ID = "6f3b8a52-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        yield
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import boto3
 import pytest
 import yaml
-from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.redshiftdata.models import redshiftdata_backends
 
@@ -18,7 +17,7 @@ from regcalc.spectrum import (
     spectrum_statements,
 )
 
-REGION = "eu-west-1"
+REGION = "eu-west-1"  # = conftest.AWS_REGION, where the aws fixture runs moto
 BUCKET = "regcalc-prod-lake"
 LAKE = f"s3a://{BUCKET}/lcr"
 ROLE = "arn:aws:iam::123456789012:role/regcalc-spectrum"
@@ -88,21 +87,17 @@ def sources_yaml(tmp_path):
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        data_api = boto3.client("redshift-data", region_name=REGION)
+def clients(aws):
+    """S3 and Redshift Data API clients on moto (the aws fixture of conftest.py)."""
+    s3 = boto3.client("s3", region_name=REGION)
+    data_api = boto3.client("redshift-data", region_name=REGION)
 
-        def finish_all(**kwargs):  # moto keeps statements STARTED
-            for statement in sent():
-                statement.status = "FINISHED"
+    def finish_all(**kwargs):  # moto keeps statements STARTED
+        for statement in sent():
+            statement.status = "FINISHED"
 
-        data_api.meta.events.register("before-call.redshift-data.DescribeStatement", finish_all)
-        yield s3, data_api
+    data_api.meta.events.register("before-call.redshift-data.DescribeStatement", finish_all)
+    return s3, data_api
 
 
 def sent():
@@ -124,8 +119,8 @@ def publish_lake(s3) -> None:
         s3.put_object(Bucket=BUCKET, Key=key, Body=b"PAR1")
 
 
-def register(aws, sources_yaml):
-    s3, data_api = aws
+def register(clients, sources_yaml):
+    s3, data_api = clients
     return register_spectrum(
         LAKE,
         schema="regcalc_lake",
@@ -166,10 +161,10 @@ def test_many_partitions_are_added_a_hundred_per_statement():
     assert [statement.count("partition (") for statement in adds] == [100, 100, 52]
 
 
-def test_register_lists_the_published_dates_and_runs_the_ddl(aws, sources_yaml):
-    publish_lake(aws[0])
+def test_register_lists_the_published_dates_and_runs_the_ddl(clients, sources_yaml):
+    publish_lake(clients[0])
 
-    dates = register(aws, sources_yaml)
+    dates = register(clients, sources_yaml)
 
     assert dates == {"entities": ["2026-09-29", "2026-09-30"], "deal_liquidity": ["2026-09-30"]}
     assert [statement.query_string for statement in sent()] == EXPECTED_STATEMENTS
@@ -183,22 +178,22 @@ def test_every_dataset_of_the_project_has_spectrum_types():
         assert dataset.columns and "as_of_date" not in dict(dataset.columns)
 
 
-def test_a_missing_bucket_is_explained_and_nothing_runs(aws, sources_yaml):
+def test_a_missing_bucket_is_explained_and_nothing_runs(clients, sources_yaml):
     with pytest.raises(AwsError, match="NoSuchBucket.*the bucket does not exist"):
-        register(aws, sources_yaml)
+        register(clients, sources_yaml)
     assert sent() == []
 
 
-def test_an_empty_lake_is_refused(aws, sources_yaml):
-    aws[0].create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+def test_an_empty_lake_is_refused(clients, sources_yaml):
+    clients[0].create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     with pytest.raises(AwsError, match=f"no published partition under {LAKE}: run the Spark jobs"):
-        register(aws, sources_yaml)
+        register(clients, sources_yaml)
     assert sent() == []
 
 
-def test_a_failing_statement_names_it_and_stops(aws, sources_yaml):
-    publish_lake(aws[0])
-    data_api = aws[1]
+def test_a_failing_statement_names_it_and_stops(clients, sources_yaml):
+    publish_lake(clients[0])
+    data_api = clients[1]
 
     def fail_create(parsed, **kwargs):  # moto never fails a statement: edit its answer
         if parsed["QueryString"].startswith("create external table"):
@@ -206,7 +201,7 @@ def test_a_failing_statement_names_it_and_stops(aws, sources_yaml):
 
     data_api.meta.events.register("after-call.redshift-data.DescribeStatement", fail_create)
     with pytest.raises(AwsError) as raised:
-        register(aws, sources_yaml)
+        register(clients, sources_yaml)
     message = str(raised.value)
     assert 'SQL: create external table "regcalc_lake"."entities"' in message
     assert "permission denied for schema regcalc_lake" in message

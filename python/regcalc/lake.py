@@ -14,6 +14,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 PARTITION_COLUMN = "as_of_date"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # where Spark writes rows whose partition value is null
+RUN_FILE = "_regcalc_run.json"  # the lineage metadata of a published partition
 
 
 class Lake:
@@ -59,7 +60,7 @@ class Lake:
                 if name == f"{PARTITION_COLUMN}={NULL_PARTITION}" and not replace_undated:
                     continue
                 if metadata is not None:
-                    self._write_text(self._Path(status.getPath(), "_regcalc_run.json"), json.dumps(metadata))
+                    self._write_text(self._Path(status.getPath(), RUN_FILE), json.dumps(metadata))
                 target = self._Path(target_root, name)
                 if self._fs.exists(target):
                     self._fs.delete(target, True)
@@ -74,6 +75,27 @@ class Lake:
         staging_root = self._Path(f"{self.uri}/_staging")
         if self._fs.exists(staging_root) and not self._fs.listStatus(staging_root):
             self._fs.delete(staging_root, False)
+
+    def published_runs(self, dataset: str) -> dict[str, dict]:
+        """As-of date (yyyy-mm-dd) -> the RUN_FILE metadata of each published partition of `dataset`."""
+        prefix = f"{PARTITION_COLUMN}="
+        root = self._Path(self.path(dataset))
+        runs = {}
+        if not self._fs.exists(root):
+            return runs
+        for status in self._fs.listStatus(root):
+            name, run_file = status.getPath().getName(), self._Path(status.getPath(), RUN_FILE)
+            if name.startswith(prefix) and self._fs.exists(run_file):
+                runs[name[len(prefix) :]] = json.loads(self._read_text(run_file))
+        return dict(sorted(runs.items()))
+
+    def _read_text(self, path) -> str:
+        stream = self._fs.open(path)
+        try:
+            io_utils = self.spark.sparkContext._jvm.org.apache.commons.io.IOUtils
+            return bytes(io_utils.toByteArray(stream)).decode("utf-8")
+        finally:
+            stream.close()
 
     def _write_text(self, path, text: str) -> None:
         stream = self._fs.create(path, True)

@@ -31,14 +31,13 @@ from pathlib import Path
 
 import networkx as nx
 
-from regcalc.lake import PARTITION_COLUMN
+from regcalc.lake import PARTITION_COLUMN, RUN_FILE, Lake
 from regcalc.pipeline import DEAL_DATASET
 from regcalc.rules import approval_status, load_points
 from regcalc.settings import PROJECT_DIR, RegcalcError, Settings
 
 RULE_SEEDS = ("adjustment_rules", "adjustment_conditions", "adjustment_actions")
 SEED_FOLDERS = ("adjustments", "regulatory")
-RUN_FILE = "_regcalc_run.json"
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,8 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 
 def lake_runs(lake_uri: str, spark=None) -> dict[str, str]:
-    """As-of date -> run id of the published deal_liquidity partition (from its _regcalc_run.json)."""
+    """As-of date -> run id of the published deal_liquidity partition (from its RUN_FILE). A local lake
+    is read directly, so `regcalc recalc --plan` needs no JVM."""
     prefix = f"{PARTITION_COLUMN}="
     runs = {}
     if "://" not in lake_uri:
@@ -125,23 +125,7 @@ def lake_runs(lake_uri: str, spark=None) -> dict[str, str]:
         return runs
     if spark is None:
         raise RegcalcError(f"reading the partitions of {lake_uri} needs Spark; run `regcalc recalc`")
-    from regcalc.lake import Lake
-
-    lake = Lake(spark, lake_uri)
-    root = lake._Path(lake.path(DEAL_DATASET))
-    if not lake._fs.exists(root):
-        return runs
-    for status in lake._fs.listStatus(root):
-        name = status.getPath().getName()
-        run_file = lake._Path(status.getPath(), RUN_FILE)
-        if name.startswith(prefix) and lake._fs.exists(run_file):
-            stream = lake._fs.open(run_file)
-            try:
-                text = bytes(spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
-            finally:
-                stream.close()
-            runs[name[len(prefix) :]] = json.loads(text.decode("utf-8"))["run_id"]
-    return dict(sorted(runs.items()))
+    return {day: run["run_id"] for day, run in Lake(spark, lake_uri).published_runs(DEAL_DATASET).items()}
 
 
 def manifest_graph(manifest: dict) -> nx.DiGraph:
