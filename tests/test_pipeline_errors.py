@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import re
 import shutil
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import pyarrow
+import pyarrow.parquet
 import pytest
 from pyspark.sql import functions as F
 
@@ -31,18 +33,35 @@ LAKE_DATASETS = (DEAL_DATASET, *(dataset.name for dataset in contract.REFERENCE_
 DAY1, DAY2 = date(2026, 9, 30), date(2026, 10, 1)
 DEALS_HEADER = ",".join(contract.DEALS.columns)
 
-# tests/cases/rejects/deals.csv: line and reject reason of each rejected deal.
-REJECT_LINES = {
-    "R03": (4, "unknown_product_type"),
-    "R04": (5, "negative_amount"),
-    "R05": (6, "unknown_counterparty"),
-    "R06": (7, "unknown_currency"),
-    "R07": (8, "bad_date"),
-    "R08": (9, "maturity_before_as_of"),
-    "R09": (10, "missing_hqla_class"),
-    "R10": (11, "malformed_row"),
-}
-EXAMPLE = re.compile(r"  (?P<where>[^:]+:\d+): deal (?P<deal>'[^']*'): (?P<reason>\w+): (?P<detail>.+)")
+# tests/cases/rejects/deals.csv: the report's example line of each rejected row (where, deal, reason, detail).
+DUPLICATE_DETAIL = (
+    "deal_id '1.23457E+15' is on 2 rows for as_of_date 2026-09-30 (at deals.csv:21, deals.csv:22)"
+)
+REJECT_EXAMPLES = [
+    "deals.csv:4: deal 'R03': unknown_product_type: product_type: 'swap'",
+    "deals.csv:5: deal 'R04': negative_amount: amount: -100",
+    "deals.csv:6: deal 'R05': unknown_counterparty: counterparty_id: NOPE not in counterparties for this "
+    "date",
+    "deals.csv:7: deal 'R06': unknown_currency: currency JPY or reporting currency USD not in fx_rates for "
+    "this date",
+    "deals.csv:8: deal 'R07': bad_date: maturity_date: '31/10/2026'",
+    "deals.csv:9: deal 'R08': maturity_before_as_of: maturity_date 2026-09-15 is before as_of_date "
+    "2026-09-30",
+    "deals.csv:10: deal 'R09': missing_hqla_class: hqla_class: required for security",
+    "deals.csv:11: deal 'R10': malformed_row: wrong number of fields",
+    "deals.csv:12: deal 'R11': missing_field: counterparty_id: empty",
+    "deals.csv:13: deal 'R12': bad_amount: amount: 'nan'",
+    "deals.csv:14: deal 'R13': bad_amount: amount: '1e400'",
+    "deals.csv:15: deal 'R14': bad_amount: collateral_market_value: '-Infinity'",
+    "deals.csv:16: deal 'R15': bad_amount: amount: '-Infinity'",
+    "deals.csv:17: deal 'R16': unknown_hqla_class: hqla_class: 'L3'",
+    "deals.csv:18: deal 'R17': bad_flag: is_insured: 'maybe'",
+    "deals.csv:19: deal 'R18': missing_collateral_value: collateral_market_value: required for repo",
+    "deals.csv:20: deal 'R19': unknown_entity: entity_id: E9 not in entities for this date",
+    f"deals.csv:21: deal '1.23457E+15': duplicate_deal_id: {DUPLICATE_DETAIL}",
+    f"deals.csv:22: deal '1.23457E+15': duplicate_deal_id: {DUPLICATE_DETAIL}",
+]
+# Deal id -> reject reason, from the examples.
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,19 +224,11 @@ def test_reject_threshold_refuses_and_leaves_lake_unchanged(spark, tmp_path):
         run_jobs(spark, str(lake), source, max_reject_rate=0.5)
 
     message = str(caught.value).splitlines()
-    assert message[0] == "8 of 10 deals rejected (80.00%) > --max-reject-rate 50.00%; nothing was published."
-    assert message[1] == "  by reason: " + ", ".join(
-        f"{reason}: 1" for reason in sorted(reason for _, reason in REJECT_LINES.values())
-    )
-    # One example per rejected deal, at its line of deals.csv; the wording of each detail belongs
-    # to validate_deals, so only two stable ones are compared in full.
-    examples = [EXAMPLE.fullmatch(line) for line in message[2:-1]]
-    assert None not in examples, message[2:-1]
-    assert sorted((m["where"], m["deal"], m["reason"]) for m in examples) == sorted(
-        (f"deals.csv:{line}", repr(deal), reason) for deal, (line, reason) in REJECT_LINES.items()
-    )
-    assert "  deals.csv:4: deal 'R03': unknown_product_type: product_type: 'swap'" in message
-    assert "  deals.csv:11: deal 'R10': malformed_row: wrong number of fields" in message
+    assert message[0] == "19 of 21 deals rejected (90.48%) > --max-reject-rate 50.00%; nothing was published."
+    reasons = Counter(line.split(": ")[2] for line in REJECT_EXAMPLES)
+    assert message[1] == "  by reason: " + ", ".join(f"{r}: {n}" for r, n in sorted(reasons.items()))
+    # One example per rejected row, at the line of deals.csv where its record starts.
+    assert sorted(message[2:-1]) == sorted(f"  {line}" for line in REJECT_EXAMPLES)
     assert message[-1] == f"Fix the rows in {source} or raise --max-reject-rate to publish the valid rows."
 
     assert snapshot(lake) == before
@@ -361,11 +372,9 @@ def test_deals_with_an_extra_column_are_read_by_name(spark, tmp_path):
     report = run_jobs(spark, str(lake), source, max_reject_rate=1.0)
 
     assert report.accepted == {DAY1: 2}
-    assert {row["deal_id"]: row["reject_reason"] for row in deal_rows(spark, lake)} == {
-        "R01": None,
-        "R02": None,
-        **{deal: reason for deal, (_, reason) in REJECT_LINES.items()},
-    }
+    assert sorted((row["deal_id"], row["reject_reason"] or "") for row in deal_rows(spark, lake)) == sorted(
+        [("R01", ""), ("R02", "")] + [(line.split("'")[1], line.split(": ")[2]) for line in REJECT_EXAMPLES]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -421,7 +430,7 @@ def test_cli_run_over_reject_threshold_publishes_nothing(spark, tmp_path, capsys
     err = capsys.readouterr().err
     error = err[err.index("regcalc run: error:") :]  # after the progress lines
     assert error.startswith(
-        "regcalc run: error: 8 of 10 deals rejected (80.00%) > --max-reject-rate 1.00%; "
+        "regcalc run: error: 19 of 21 deals rejected (90.48%) > --max-reject-rate 1.00%; "
         "nothing was published.\n"
     )
     assert "  deals.csv:11: deal 'R10': malformed_row: wrong number of fields\n" in err
@@ -464,3 +473,194 @@ def test_broken_parameter_seeds_list_every_problem(tmp_path):
     )
     # The untouched seeds load.
     assert load_parameters(REGULATORY_DIR).horizon_days == 30
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. Extracts as banks send them: undated reference snapshots, BOM and CRLF, RFC 4180 CSV
+#    Each form of multi_currency must publish exactly what the plain case publishes.
+# ---------------------------------------------------------------------------------------------
+
+
+def lake_contents(spark, lake: Path) -> dict[str, list[tuple]]:
+    """Every row of every lake dataset, sorted, without what names the run or the file (run_id,
+    source_file): what a run published, to compare runs over different forms of one extract."""
+    contents = {}
+    for dataset in LAKE_DATASETS:
+        frame = spark.read.parquet(str(lake / dataset)).drop("run_id", "source_file")
+        contents[dataset] = sorted(
+            tuple("" if value is None else str(value) for value in row) for row in frame.collect()
+        )
+    return contents
+
+
+@pytest.fixture(scope="module")
+def plain_lake(spark, tmp_path_factory) -> dict[str, list[tuple]]:
+    """The lake of multi_currency as the case is written (dated snapshots, plain CSV)."""
+    work = tmp_path_factory.mktemp("plain")
+    report = run_jobs(spark, str(work / "lake"), copy_case("multi_currency", work / "input"))
+    assert report.accepted == {DAY1: 12, DAY2: 12} and report.rejected == {}
+    return lake_contents(spark, work / "lake")
+
+
+def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    return rows[0], rows[1:]
+
+
+def write_rows(
+    path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8", line_end: str = "\n"
+) -> None:
+    """A CSV file as csv.writer writes it (RFC 4180 quoting)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding=encoding) as handle:
+        csv.writer(handle, lineterminator=line_end).writerows([header, *rows])
+
+
+def undate(path: Path, day: date = DAY1) -> tuple[list[str], list[list[str]]]:
+    """The snapshot of `day` of a dated reference file, without its as_of_date column."""
+    header, rows = read_rows(path)
+    at = header.index("as_of_date")
+    kept = [row[:at] + row[at + 1 :] for row in rows if row[at] == day.isoformat()]
+    return header[:at] + header[at + 1 :], kept
+
+
+def write_parquet(path: Path, header: list[str], rows: list[list], types: dict[str, object]) -> None:
+    columns = {name: [row[index] for row in rows] for index, name in enumerate(header)}
+    schema = pyarrow.schema([(name, types.get(name, pyarrow.string())) for name in header])
+    pyarrow.parquet.write_table(pyarrow.table(columns, schema=schema), path)
+
+
+def test_undated_reference_snapshots_apply_to_every_date(spark, tmp_path, plain_lake):
+    """entities and counterparties without as_of_date: one snapshot, published for both dates."""
+    source = copy_case("multi_currency", tmp_path / "input")
+    for name in ("entities", "counterparties"):
+        write_rows(source / f"{name}.csv", *undate(source / f"{name}.csv"))
+    lake = tmp_path / "lake"
+
+    report = run_jobs(spark, str(lake), source)
+
+    assert report.accepted == {DAY1: 12, DAY2: 12}
+    assert report.published == [
+        f"{dataset}/as_of_date={day.isoformat()}" for dataset in LAKE_DATASETS for day in (DAY1, DAY2)
+    ]
+    assert lake_contents(spark, lake) == plain_lake
+
+
+def test_undated_parquet_snapshot_beside_dated_csv_and_parquet(spark, tmp_path, plain_lake):
+    """Parquet reference data: undated entities, dated fx_rates (date and double columns); dated CSV
+    counterparties. The two forms mix freely."""
+    source = copy_case("multi_currency", tmp_path / "input")
+    header, rows = undate(source / "entities.csv")
+    write_parquet(source / "entities.parquet", header, rows, {})
+    header, rows = read_rows(source / "fx_rates.csv")
+    typed = [[date.fromisoformat(day), currency, float(rate)] for day, currency, rate in rows]
+    write_parquet(
+        source / "fx_rates.parquet",
+        header,
+        typed,
+        {"as_of_date": pyarrow.date32(), "rate_to_usd": pyarrow.float64()},
+    )
+    (source / "entities.csv").unlink()
+    (source / "fx_rates.csv").unlink()
+    lake = tmp_path / "lake"
+
+    run_jobs(spark, str(lake), source)
+
+    assert lake_contents(spark, lake) == plain_lake
+
+
+def test_undated_snapshot_of_a_one_date_run_is_published_for_that_date_only(spark, tmp_path, plain_lake):
+    source = copy_case("multi_currency", tmp_path / "input")
+    write_rows(source / "counterparties.csv", *undate(source / "counterparties.csv"))
+    lake = tmp_path / "lake"
+
+    report = run_jobs(spark, str(lake), source, as_of_dates=[DAY2])
+
+    assert report.published == [f"{dataset}/as_of_date={DAY2.isoformat()}" for dataset in LAKE_DATASETS]
+    day2 = {dataset: [row for row in rows if DAY2.isoformat() in row] for dataset, rows in plain_lake.items()}
+    assert lake_contents(spark, lake) == day2
+
+
+def test_bom_and_crlf_in_every_file_change_nothing(spark, tmp_path, plain_lake):
+    """Excel's "CSV UTF-8": a byte-order mark and CRLF line ends, in all four files. A rejected
+    deal whose bad value is the last of its line keeps no CR, in its detail or its raw record."""
+    source = copy_case("multi_currency", tmp_path / "input")
+    for name in INPUT_FILES:
+        header, rows = read_rows(source / name)
+        if name == "deals.csv":
+            rows.append(
+                ["B01", "2026-09-30", "E_DE", "ECB", "repo", "EUR", "500", "2026-10-20", "L1"]
+                + [""] * 4
+                + ["abc"]
+            )
+        write_rows(source / name, header, rows, encoding="utf-8-sig", line_end="\r\n")
+    assert (source / "deals.csv").read_bytes().startswith(b"\xef\xbb\xbfdeal_id,")
+    lake = tmp_path / "lake"
+
+    report = run_jobs(spark, str(lake), source, max_reject_rate=1.0)
+
+    assert report.examples == ["deals.csv:26: deal 'B01': bad_amount: collateral_market_value: 'abc'"]
+    rejected = [row for row in deal_rows(spark, lake) if row["reject_reason"]]
+    assert [(row["deal_id"], row["reject_detail"]) for row in rejected] == [
+        ("B01", "collateral_market_value: 'abc'")
+    ]
+    assert json.loads(rejected[0]["raw_record"])["collateral_market_value"] == "abc"
+    contents = lake_contents(spark, lake)
+    contents[DEAL_DATASET] = [row for row in contents[DEAL_DATASET] if "B01" not in row]
+    assert contents == plain_lake
+    assert not [row for rows in contents.values() for row in rows if any("\r" in value for value in row)]
+
+
+def test_rfc4180_quoted_commas_quotes_and_line_breaks_in_part_files(spark, tmp_path, plain_lake):
+    """Deals and counterparties as folders of part files whose quoted fields hold commas, doubled
+    quotes and line breaks (an extra `comment` column, names over two lines, quoted ids). A rejected
+    deal after such records is reported at the physical line where its record starts."""
+    source = copy_case("multi_currency", tmp_path / "input")
+    header, rows = read_rows(source / "deals.csv")
+    comments = ['desk "FX", Frankfurt', "line one\nline two", "", 'a ""quoted"" word\r\nand, a comma']
+    commented = [row + [comments[index % len(comments)]] for index, row in enumerate(rows)]
+    commented.append(
+        [
+            "Q01",
+            "2026-10-01",
+            "E_US",
+            "CB_US",
+            "swap",
+            "USD",
+            "1",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "after\nbreaks",
+        ]
+    )
+    (source / "deals.csv").unlink()
+    write_rows(source / "deals" / "part-00000.csv", [*header, "comment"], commented[:12])
+    write_rows(source / "deals" / "part-00001.csv", [*header, "comment"], commented[12:])
+    header, rows = read_rows(source / "counterparties.csv")
+    named = [[*row[:2], f'{row[2]},\n"{row[1]}" branch', *row[3:]] for row in rows]
+    (source / "counterparties.csv").unlink()
+    write_rows(source / "counterparties" / "part-00000.csv", header, named[:9])
+    write_rows(source / "counterparties" / "part-00001.csv", header, named[9:])
+    lake = tmp_path / "lake"
+
+    report = run_jobs(spark, str(lake), source, max_reject_rate=1.0)
+
+    part = (source / "deals" / "part-00001.csv").read_text(encoding="utf-8")
+    q01_line = part[: part.index("Q01,")].count("\n") + 1
+    assert q01_line > 14  # 12 deals after the header, some over several lines
+    assert report.examples == [
+        f"part-00001.csv:{q01_line}: deal 'Q01': unknown_product_type: product_type: 'swap'"
+    ]
+    contents = lake_contents(spark, lake)
+    contents[DEAL_DATASET] = [row for row in contents[DEAL_DATASET] if "Q01" not in row]
+    # counterparties rows: counterparty_id, counterparty_name, counterparty_type, country, as_of_date
+    renamed = sorted(
+        (cp, f'{name},\n"{cp}" branch', *rest) for cp, name, *rest in plain_lake["counterparties"]
+    )
+    assert contents == {**plain_lake, "counterparties": renamed}

@@ -239,6 +239,19 @@ def main(argv: list[str] | None = None) -> int:
     except RegcalcError as error:
         print(f"regcalc {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except Exception as error:
+        # The last resort: errors are translated where inputs are read; a Spark or py4j error that
+        # got past them still reaches the user as one line, never as a JVM stack trace.
+        from regcalc.spark_errors import describe, is_spark_error
+
+        if not is_spark_error(error):
+            raise
+        print(
+            f"regcalc {args.command}: error: Spark failed: {describe(error)}; check the inputs and "
+            "settings it names and rerun (the lake is published only by a run that succeeds)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def cmd_generate(args) -> int:
