@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import shutil
 from collections import Counter
 from datetime import date
@@ -18,14 +19,15 @@ from pathlib import Path
 import pyarrow
 import pyarrow.parquet
 import pytest
+import yaml
 from pyspark.sql import functions as F
 
-from regcalc import contract
+from regcalc import contract, spark_errors
 from regcalc.cli import main
-from regcalc.jobs.ingest import InputContractError
+from regcalc.jobs.ingest import InputContractError, add_reject_checks
 from regcalc.params import REGULATORY_DIR, load_parameters
 from regcalc.pipeline import DEAL_DATASET, RejectThresholdError, run_jobs
-from regcalc.settings import RegcalcError
+from regcalc.settings import PROJECT_DIR, RegcalcError
 
 CASES_DIR = Path(__file__).parent / "cases"
 INPUT_FILES = tuple(f"{dataset.name}.csv" for dataset in contract.ALL_DATASETS)
@@ -494,12 +496,17 @@ def lake_contents(spark, lake: Path) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture(scope="module")
-def plain_lake(spark, tmp_path_factory) -> dict[str, list[tuple]]:
+def plain_run(spark, tmp_path_factory) -> Path:
     """The lake of multi_currency as the case is written (dated snapshots, plain CSV)."""
     work = tmp_path_factory.mktemp("plain")
     report = run_jobs(spark, str(work / "lake"), copy_case("multi_currency", work / "input"))
     assert report.accepted == {DAY1: 12, DAY2: 12} and report.rejected == {}
-    return lake_contents(spark, work / "lake")
+    return work / "lake"
+
+
+@pytest.fixture(scope="module")
+def plain_lake(spark, plain_run) -> dict[str, list[tuple]]:
+    return lake_contents(spark, plain_run)
 
 
 def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -664,3 +671,330 @@ def test_rfc4180_quoted_commas_quotes_and_line_breaks_in_part_files(spark, tmp_p
         (cp, f'{name},\n"{cp}" branch', *rest) for cp, name, *rest in plain_lake["counterparties"]
     )
     assert contents == {**plain_lake, "counterparties": renamed}
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. Numbers are finite; a deal id comes once per date
+# ---------------------------------------------------------------------------------------------
+
+
+def test_non_finite_numbers_in_parquet_deals_are_bad_amounts(spark, tmp_path):
+    """A NaN or infinite double in a parquet deals file is rejected as a CSV 'nan' would be."""
+    source = copy_case("rejects", tmp_path / "input")
+    (source / "deals.csv").unlink()
+    header = list(contract.DEALS.columns)
+    good = ["G01", DAY1, "E1", "CB_US", "cash", "USD", 1000.0, None, None, None, None, None, None, None]
+    nan = ["N01", DAY1, "E1", "BANK1", "deposit", "USD", float("nan"), None, None, *["false"] * 4, None]
+    inf = [
+        "N02",
+        DAY1,
+        "E1",
+        "BANK1",
+        "repo",
+        "USD",
+        100.0,
+        date(2026, 10, 10),
+        "L1",
+        *["false"] * 4,
+        float("inf"),
+    ]
+    numbers = {"amount": pyarrow.float64(), "collateral_market_value": pyarrow.float64()}
+    dates = {"as_of_date": pyarrow.date32(), "maturity_date": pyarrow.date32()}
+    write_parquet(source / "deals.parquet", header, [good, nan, inf], numbers | dates)
+    lake = tmp_path / "lake"
+
+    report = run_jobs(spark, str(lake), source, max_reject_rate=1.0)
+
+    assert sorted(report.examples) == [
+        "deals.parquet: deal 'N01': bad_amount: amount: 'NaN'",
+        "deals.parquet: deal 'N02': bad_amount: collateral_market_value: 'Infinity'",
+    ]
+    assert {row["deal_id"]: (row["reject_reason"], row["amount"]) for row in deal_rows(spark, lake)} == {
+        "G01": (None, 1000.0),
+        "N01": ("bad_amount", None),
+        "N02": ("bad_amount", 100.0),
+    }
+
+
+def test_non_finite_fx_rates_stop_the_run_and_publish_nothing(spark, tmp_path, plain_run):
+    """An FX rate NaN passes a `> 0` test; it, an infinity and an overflow are each named."""
+    lake = tmp_path / "lake"
+    shutil.copytree(plain_run, lake)
+    before = snapshot(lake)
+    source = copy_case("rejects", tmp_path / "input")
+    fx = source / "fx_rates.csv"
+    replace_line(fx, 2, "2026-09-30,USD,NaN")
+    replace_line(fx, 3, "2026-09-30,EUR,inf")
+    with fx.open("a", encoding="utf-8") as handle:
+        handle.write("2026-09-30,GBP,1e400\n")
+
+    with pytest.raises(InputContractError) as caught:
+        run_jobs(spark, str(lake), source)
+
+    assert str(caught.value) == (
+        "reference data: 3 problem(s); fix them and rerun:\n"
+        "  fx_rates.csv:2: column rate_to_usd: 'NaN' is not a finite number\n"
+        "  fx_rates.csv:3: column rate_to_usd: 'inf' is not a finite number\n"
+        "  fx_rates.csv:4: column rate_to_usd: '1e400' is not a finite number"
+    )
+    assert snapshot(lake) == before
+
+
+def test_nan_fx_rate_in_parquet_is_named_by_file_and_row(spark, tmp_path):
+    source = copy_case("rejects", tmp_path / "input")
+    (source / "fx_rates.csv").unlink()
+    rows = [[DAY1, "USD", 1.0], [DAY1, "EUR", float("nan")]]
+    types = {"as_of_date": pyarrow.date32(), "rate_to_usd": pyarrow.float64()}
+    write_parquet(source / "fx_rates.parquet", ["as_of_date", "currency", "rate_to_usd"], rows, types)
+
+    with pytest.raises(InputContractError) as caught:
+        run_jobs(spark, str(tmp_path / "lake"), source)
+
+    assert str(caught.value) == (
+        "reference data: 1 problem(s); fix them and rerun:\n"
+        "  fx_rates.parquet:2: column rate_to_usd: 'nan' is not a finite number"
+    )
+    assert not (tmp_path / "lake").exists()
+
+
+def test_duplicate_deal_ids_across_part_files_are_rejected_naming_every_line(spark, tmp_path):
+    """Two rows of (2026-09-30, M05) in two part files: both rejected, each example names both
+    lines. The same deal id on two dates (every M.. of the case) is no duplicate."""
+    source = copy_case("multi_currency", tmp_path / "input")
+    header, rows = read_rows(source / "deals.csv")
+    (source / "deals.csv").unlink()
+    write_rows(source / "deals" / "part-00000.csv", header, rows[:12])
+    write_rows(source / "deals" / "part-00001.csv", header, [*rows[12:], rows[4]])  # M05 of 09-30 again
+    lake = tmp_path / "lake"
+
+    report = run_jobs(spark, str(lake), source, max_reject_rate=1.0)
+
+    assert report.accepted == {DAY1: 11, DAY2: 12}
+    assert report.rejected == {"duplicate_deal_id": 2}
+    detail = "deal_id 'M05' is on 2 rows for as_of_date 2026-09-30 (at part-00000.csv:6, part-00001.csv:14)"
+    assert sorted(report.examples) == [
+        f"part-00000.csv:6: deal 'M05': duplicate_deal_id: {detail}",
+        f"part-00001.csv:14: deal 'M05': duplicate_deal_id: {detail}",
+    ]
+    rejected = [row for row in deal_rows(spark, lake) if row["reject_reason"]]
+    assert [(row["deal_id"], row["as_of_date"], row["category_code"]) for row in rejected] == [
+        ("M05", DAY1, None),
+        ("M05", DAY1, None),
+    ]
+    assert {json.loads(row["raw_record"])["amount"] for row in rejected} == {"6400.0"}
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. The reject reasons are one list
+# ---------------------------------------------------------------------------------------------
+
+
+def test_reject_reasons_are_the_same_wherever_they_are_written():
+    """contract.REJECT_REASONS is the list: the staging model's accepted_values and the README agree."""
+    models = yaml.safe_load((PROJECT_DIR / "models" / "staging" / "_staging__models.yml").read_text())
+    rejects = next(model for model in models["models"] if model["name"] == "stg_lake__deal_rejects")
+    column = next(column for column in rejects["columns"] if column["name"] == "reject_reason")
+    accepted = next(test["accepted_values"] for test in column["data_tests"] if "accepted_values" in test)
+    assert tuple(accepted["arguments"]["values"]) == contract.REJECT_REASONS
+
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    listed = readme[readme.index("`reject_reason` (") : readme.index("; declared once in")]
+    assert tuple(re.findall(r"`(\w+)`", listed)[1:]) == contract.REJECT_REASONS
+
+
+def test_a_reject_check_must_use_a_declared_reason(spark):
+    with pytest.raises(ValueError, match=r"\['bad_vibes'\] are not declared in contract.REJECT_REASONS"):
+        add_reject_checks(spark.range(1), [("bad_amount", F.lit(False)), ("bad_vibes", F.lit(True))])
+
+
+# ---------------------------------------------------------------------------------------------
+# 11. The command line on bad input: one error line naming the file, never a traceback
+# ---------------------------------------------------------------------------------------------
+
+
+def _append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+
+
+def _fx_nan(source: Path) -> str:
+    replace_line(source / "fx_rates.csv", 3, "2026-09-30,EUR,NaN")
+    return "fx_rates.csv:3: column rate_to_usd: 'NaN' is not a finite number"
+
+
+def _deals_unclosed_quote(source: Path) -> str:
+    _append(
+        source / "deals.csv",
+        'U01,2026-09-30,E_US,CB_US,cash,USD,"100,,,,,,,\nU02,2026-09-30,E_US,CB_US,cash,USD,5,,,,,,,\n',
+    )
+    path = source / "deals.csv"
+    return f"{path}:26: a quoted field that starts in this record is never closed, so lines 26-27"
+
+
+def _counterparties_unclosed_quote(source: Path) -> str:
+    replace_line(source / "counterparties.csv", 4, '2026-09-30,UST,"US Treasury,sovereign,US')
+    return f"{source / 'counterparties.csv'}:4: a quoted field that starts in this record is never closed"
+
+
+def _deals_parquet_unreadable(source: Path) -> str:
+    (source / "deals.csv").unlink()
+    (source / "deals.parquet").write_bytes(b"deal_id,amount\nX,1\n")
+    return f"{source / 'deals.parquet'}: not a readable parquet file"
+
+
+def _deals_parquet_part_types(source: Path) -> str:
+    header, rows = read_rows(source / "deals.csv")
+    (source / "deals.csv").unlink()
+    (source / "deals").mkdir()
+    write_parquet(source / "deals" / "part-00000.parquet", header, rows[:12], {})
+    at = header.index("amount")
+    typed = [[float(value) if index == at else value for index, value in enumerate(row)] for row in rows[12:]]
+    write_parquet(source / "deals" / "part-00001.parquet", header, typed, {"amount": pyarrow.float64()})
+    return (
+        f"{source / 'deals' / 'part-00001.parquet'}: column amount is double, part-00000.parquet has string"
+    )
+
+
+def _counterparties_latin1(source: Path) -> str:
+    path = source / "counterparties.csv"
+    path.write_bytes(path.read_bytes().replace(b"Kraftwerk GmbH", "Société Kraftwerk".encode("latin-1")))
+    return f"{path}:6: not UTF-8 (byte 0xe9); save the file as CSV UTF-8"
+
+
+def _deals_cr_only(source: Path) -> str:
+    path = source / "deals.csv"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r"))
+    return f"{path}: lines end with CR only (an old Mac format); save it with LF or CRLF line ends"
+
+
+def _entities_undated_without_a_column(source: Path) -> str:
+    header, rows = undate(source / "entities.csv")
+    write_rows(source / "entities.csv", header[:-1], [row[:-1] for row in rows])
+    return (
+        f"{source / 'entities.csv'}: missing column(s) reporting_currency for entities; the contract needs "
+        "entity_id, entity_name, country, reporting_currency (as_of_date is optional: without it the file is "
+        "one snapshot for every as-of date) (extra columns are allowed)"
+    )
+
+
+def _duplicate_deal_ids_over_the_threshold(source: Path) -> str:
+    _append(
+        source / "deals.csv",
+        "M05,2026-09-30,E_DE,CORP_DE,deposit,USD,6400,2026-10-31,,false,false,false,false,\n",
+    )
+    return (
+        "deals.csv:6: deal 'M05': duplicate_deal_id: deal_id 'M05' is on 2 rows for as_of_date 2026-09-30 "
+        "(at deals.csv:6, deals.csv:26)"
+    )
+
+
+BAD_INPUTS = {
+    "fx rate NaN": _fx_nan,
+    "deals quote never closed": _deals_unclosed_quote,
+    "counterparties quote never closed": _counterparties_unclosed_quote,
+    "deals parquet unreadable": _deals_parquet_unreadable,
+    "deals parquet part files of two types": _deals_parquet_part_types,
+    "counterparties not UTF-8": _counterparties_latin1,
+    "deals with CR-only line ends": _deals_cr_only,
+    "undated entities without a column": _entities_undated_without_a_column,
+    "duplicate deal ids over the reject threshold": _duplicate_deal_ids_over_the_threshold,
+}
+
+
+@pytest.mark.parametrize("breakage", list(BAD_INPUTS))
+def test_cli_run_on_bad_input_says_what_and_where_without_a_traceback(
+    breakage, spark, tmp_path, plain_run, capfd
+):
+    """`regcalc run --skip-dbt` on each kind of bad extract: exit 1, one `regcalc run: error:` naming the
+    file (and line), nothing from Spark's or Python's internals on stderr, the lake as it was."""
+    source = copy_case("multi_currency", tmp_path / "input")
+    expected = BAD_INPUTS[breakage](source)
+    lake = tmp_path / "lake"
+    shutil.copytree(plain_run, lake)
+    before = snapshot(lake)
+    capfd.readouterr()
+
+    code = main(["run", "--input", str(source), "--lake", str(lake), "--skip-dbt"])
+
+    out, err = capfd.readouterr()
+    assert code == 1
+    assert err.count("regcalc run: error: ") == 1
+    assert expected in err[err.index("regcalc run: error: ") :]
+    for internal in ("Traceback", "py4j", "org.apache.spark", "Exception"):
+        assert internal not in out + err, (internal, err)
+    assert snapshot(lake) == before
+
+
+def test_cli_run_on_an_extract_as_excel_writes_it(spark, tmp_path, capfd):
+    """The extract of the issue: BOM and CRLF everywhere, undated counterparties with a name over two
+    lines, non-finite amounts and a duplicated deal id. The run succeeds and reports each reject."""
+    source = copy_case("rejects", tmp_path / "input")
+    for name in INPUT_FILES:
+        header, rows = read_rows(source / name)
+        if name == "counterparties.csv":
+            header, rows = undate(source / name)
+        write_rows(source / name, header, rows, encoding="utf-8-sig", line_end="\r\n")
+    capfd.readouterr()
+
+    code = main(
+        [
+            "run",
+            "--input",
+            str(source),
+            "--lake",
+            str(tmp_path / "lake"),
+            "--skip-dbt",
+            "--max-reject-rate",
+            "1",
+        ]
+    )
+
+    out, err = capfd.readouterr()
+    assert code == 0, err
+    printed = [line.split("s]     ", 1)[1] for line in err.splitlines() if "s]     " in line]
+    assert len(printed) == 10 and set(printed) <= set(REJECT_EXAMPLES), printed
+    for internal in ("Traceback", "py4j", "org.apache.spark", "regcalc run: error"):
+        assert internal not in out + err, (internal, err)
+
+
+def test_cli_last_resort_turns_a_spark_error_into_one_line(spark, monkeypatch, tmp_path, capsys):
+    """A Spark error that no input edge translated (here: a query of a table that does not exist)."""
+
+    def failing_jobs(*args, **kwargs):
+        spark.sql("select * from no_such_table_anywhere").collect()
+
+    monkeypatch.setattr("regcalc.pipeline.run_jobs", failing_jobs)
+    source = copy_case("rejects", tmp_path / "input")
+
+    code = main(["run", "--input", str(source), "--lake", str(tmp_path / "lake"), "--skip-dbt"])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(
+        "regcalc run: error: Spark failed: [TABLE_OR_VIEW_NOT_FOUND] The table or view "
+        "`no_such_table_anywhere` cannot be found."
+    ), err
+    assert err.endswith(
+        "; check the inputs and settings it names and rerun "
+        "(the lake is published only by a run that succeeds)\n"
+    )
+    assert len(err.splitlines()) == 1
+
+
+def test_spark_error_description_is_the_innermost_reason_on_one_line(spark, tmp_path):
+    """A task failure comes wrapped ("Job aborted due to stage failure: ... SparkException: [...]");
+    describe keeps the reason, with the file as a plain path."""
+    header, rows = ["deal_id", "amount"], [["A", "1.5"]]
+    write_parquet(tmp_path / "a.parquet", header, rows, {})
+    write_parquet(tmp_path / "b.parquet", header, [["B", 2.5]], {"amount": pyarrow.float64()})
+    files = [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]
+
+    with pytest.raises(Exception) as caught:  # noqa: B017 - whatever Spark raises is what is described
+        spark.read.parquet(*files).select(F.col("amount").cast("string")).collect()
+
+    assert spark_errors.is_spark_error(caught.value)
+    assert spark_errors.describe(caught.value) == (
+        "[FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH] Encountered error while reading file "
+        f"{tmp_path / 'b.parquet'}. Data type mismatches when reading Parquet column [amount]. "
+        "Expected Spark type string, actual Parquet type DOUBLE."
+    )

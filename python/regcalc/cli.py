@@ -222,8 +222,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_pyspark_error_logs() -> None:
+    """PySpark logs each query error it raises as JSON with the JVM stack trace on stderr. The
+    command line reports errors itself, on one line, so those two loggers are switched off."""
+    from pyspark.logger import PySparkLogger
+
+    for name in ("DataFrameQueryContextLogger", "SQLQueryContextLogger"):
+        PySparkLogger.getLogger(name).disabled = True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _quiet_pyspark_error_logs()
     try:
         commands = {
             "generate": cmd_generate,
