@@ -88,7 +88,7 @@ CSV_ENCODING = "utf-8-sig"  # UTF-8; a leading byte-order mark (Excel's "CSV UTF
 def _not_utf8(path: Path) -> InputContractError:
     data = path.read_bytes()
     try:
-        data.decode(CSV_ENCODING)
+        data.decode("utf-8")  # a BOM is valid UTF-8, and the offsets stay those of the file
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         return InputContractError(
