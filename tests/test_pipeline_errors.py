@@ -289,6 +289,7 @@ REJECT_INPUT = [
     ("X03,2026-02-30,E1,BANK1,deposit,USD,100,,,false,false,false,false,", "bad_date"),
     ('X04,2026-09-30,E1,BANK1,deposit,USD,"1,000"', "malformed_row"),
     ("X05,2026-09-30,E1,BANK1,deposit,USD,100,,,false,false,false,false,,surplus", "malformed_row"),
+    ('X07,2026-09-30,E1,BANK1,deposit,USD,12" pipe', "malformed_row"),  # a stray quote: no unclosed field
 ]
 PADDED_INPUT = ("X06,2026-09-30,E1,BANK1, swap ,USD,100,2026-10-15,,,,,,", "unknown_product_type")
 
@@ -337,6 +338,7 @@ def test_rejected_rows_keep_raw_record_as_sent(rejected_rows):
     assert rejected_rows["X03"]["reject_detail"] == "as_of_date: '2026-02-30'"
     assert rejected_rows["X02"]["reject_detail"] == "maturity_date: '31/10/2026'"
     assert rejected_rows["X01"]["reject_detail"] == "product_type: 'swap'"
+    assert rejected_rows["X07"]["reject_detail"] == "wrong number of fields"
 
 
 def test_rejected_row_raw_record_keeps_surrounding_spaces(rejected_rows):

@@ -621,16 +621,19 @@ def _detail(details: dict[str, Column]) -> Column:
 
 
 UNCLOSED_QUOTE_DETAIL = (
-    "wrong number of fields: a quoted field in this record is never closed, so the rest of the file "
-    "was read into it"
+    "wrong number of fields: a quoted field in this record is never closed, so the lines after it "
+    "were read into it"
 )
 
 
 def _unclosed_quote() -> Column:
-    """A record with an odd number of quote characters: its last quoted field never closed (RFC 4180
-    pairs every opening quote with a closing one, and a quote inside a field is doubled)."""
+    """A malformed record that spans lines and holds an odd number of quote characters: a quoted
+    field opened and never closed, so the reader took the following lines into it (RFC 4180 pairs
+    every opening quote with a closing one, and a quote inside a field is doubled). A stray quote
+    inside an unquoted field (`12" pipe`) keeps its record on one line: that is a plain malformed row."""
     record = F.col(RAW_RECORD)
-    return (F.length(record) - F.length(F.replace(record, F.lit('"'), F.lit("")))) % 2 == 1
+    quotes = F.length(record) - F.length(F.replace(record, F.lit('"'), F.lit("")))
+    return (quotes % 2 == 1) & record.contains("\n")
 
 
 def _ingest_details() -> dict[str, Column]:
