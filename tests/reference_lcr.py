@@ -26,7 +26,7 @@ import csv
 import datetime as dt
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -387,6 +387,7 @@ def evaluate(input_dir: Path) -> OracleResult:
     rejects: dict[str, str] = {}
     lines: list[Line] = []
 
+    records = []
     for path in _deal_files(input_dir):
         header, rows = _read_rows(path)
         missing = [c for c in DEAL_COLUMNS if c not in header]
@@ -396,18 +397,25 @@ def evaluate(input_dir: Path) -> OracleResult:
             if len(row) != len(header):
                 rejects[row[0].strip()] = "malformed_row"
                 continue
-            rec = {h: v.strip() for h, v in zip(header, row, strict=True)}
-            reason, line = _deal_line(rec, counterparties, entities, fx)
-            if reason is not None:
-                rejects[rec["deal_id"]] = reason
-            else:
-                lines.append(line)
+            records.append({h: v.strip() for h, v in zip(header, row, strict=True)})
+    # A deal id sent twice for one date: every row of it is rejected (unless a row broke a rule first).
+    keys = Counter((rec["as_of_date"], rec["deal_id"]) for rec in records if rec["deal_id"])
+    for rec in records:
+        reason, line = _deal_line(rec, counterparties, entities, fx)
+        if reason is None and keys[(rec["as_of_date"], rec["deal_id"])] > 1:
+            reason = "duplicate_deal_id"
+        if reason is not None:
+            rejects[rec["deal_id"]] = reason
+        else:
+            lines.append(line)
 
     return OracleResult(lcr_rows=_aggregate(lines), rejects=rejects, lines=lines)
 
 
 def _deal_line(rec, counterparties, entities, fx) -> tuple[str | None, Line | None]:
     """Validate one deal row (first failing check wins) and classify it."""
+    if not (rec["deal_id"] and rec["entity_id"] and rec["counterparty_id"]):
+        return "missing_field", None
     as_of = parse_date(rec["as_of_date"])
     if as_of is None:
         return "bad_date", None
@@ -418,16 +426,16 @@ def _deal_line(rec, counterparties, entities, fx) -> tuple[str | None, Line | No
     product = rec["product_type"].lower()
     if product not in PRODUCT_TYPES:
         return "unknown_product_type", None
-    amount = parse_number(rec["amount"])
+    amount = parse_number(rec["amount"])  # None also for NaN, infinities and overflow: not an amount
     if amount is None:
-        return "bad_number", None
+        return "bad_amount", None
     if amount < 0:
         return "negative_amount", None
     cmv = 0.0
     if rec["collateral_market_value"]:
         cmv = parse_number(rec["collateral_market_value"])
         if cmv is None:
-            return "bad_number", None
+            return "bad_amount", None
         if cmv < 0:
             return "negative_amount", None
     day = as_of.isoformat()
@@ -444,8 +452,12 @@ def _deal_line(rec, counterparties, entities, fx) -> tuple[str | None, Line | No
     if maturity is not None and maturity < as_of:
         return "maturity_before_as_of", None
     hqla_class = rec["hqla_class"]
-    if product in WITH_HQLA_CLASS and hqla_class not in HQLA_CLASSES:
+    if hqla_class and hqla_class not in HQLA_CLASSES:
+        return "unknown_hqla_class", None
+    if product in WITH_HQLA_CLASS and not hqla_class:
         return "missing_hqla_class", None
+    if product in ("repo", "reverse_repo") and not rec["collateral_market_value"]:
+        return "missing_collateral_value", None
     flags = {f: parse_flag(rec[f]) for f in ("is_insured", "is_stable_relationship", "is_operational")}
     flags["is_encumbered"] = parse_flag(rec["is_encumbered"])
     if any(v is None for v in flags.values()):

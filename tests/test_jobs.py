@@ -13,7 +13,7 @@ from pyspark.testing import assertDataFrameEqual
 
 import reference_lcr
 from regcalc import contract
-from regcalc.jobs import enrich, haircut, liquidity
+from regcalc.jobs import enrich, haircut, ingest, liquidity
 from regcalc.params import MATURITY_BUCKETS, RULE_BOOLEAN_COLUMNS, load_parameters
 
 FLAG_COLUMNS = RULE_BOOLEAN_COLUMNS  # insured, stable, operational, encumbered, domestic
@@ -199,6 +199,91 @@ def test_unwind_of_short_repos_and_reverse_repos(spark, params):
             ("R3", 70.0, 0.0, 0.0),
             ("R4", 0.0, 0.0, 0.0),
             ("R5", 0.0, 0.0, 0.0),
+        ],
+        out.schema,
+    )
+    assertDataFrameEqual(out, expected)
+
+
+def _raw_deals(spark, rows: list[dict]):
+    """Deals as ingest.read_deals gives them: every contract column as text, plus source_file and
+    raw_record (null: the CSV records had the right number of fields)."""
+    columns = [*contract.DEALS.columns, "raw_record", "source_file"]
+    defaults = dict.fromkeys(columns, "") | {"raw_record": None, "source_file": "deals.csv"}
+    schema = T.StructType([T.StructField(column, T.StringType()) for column in columns])
+    return spark.createDataFrame([tuple((defaults | row)[c] for c in columns) for row in rows], schema)
+
+
+def test_validate_deals_rejects_non_finite_numbers_and_every_row_of_a_duplicated_id(spark):
+    day = "2026-09-30"
+    deal = {"as_of_date": day, "entity_id": "E", "counterparty_id": "C", "product_type": "deposit"}
+    repo = deal | {"product_type": "repo", "hqla_class": "L1", "maturity_date": "2026-10-10"}
+    raw = _raw_deals(
+        spark,
+        [
+            deal | {"deal_id": "OK", "amount": " 100.5 "},
+            deal | {"deal_id": "NAN", "amount": "NaN"},
+            deal | {"deal_id": "INF", "amount": "inf"},
+            deal | {"deal_id": "NEG_INF", "amount": "-Infinity"},
+            deal | {"deal_id": "OVERFLOW", "amount": "1e400"},
+            repo | {"deal_id": "CMV_NAN", "amount": "10", "collateral_market_value": "nan"},
+            repo | {"deal_id": "CMV_NEG", "amount": "10", "collateral_market_value": "-5"},
+            deal | {"deal_id": "1.23457E+15", "amount": "1"},
+            deal | {"deal_id": "1.23457E+15", "amount": "2"},
+            deal | {"deal_id": "1.23457E+15", "amount": "x"},  # rejected first for its amount
+            deal | {"deal_id": "OK", "as_of_date": "2026-10-01", "amount": "3"},  # another date
+        ],
+    )
+    out = ingest.validate_deals(raw).select("deal_id", "amount", "reject_reason", "_ingest_detail")
+    duplicate = "deal_id '1.23457E+15' is on 3 rows for as_of_date 2026-09-30"
+    expected = spark.createDataFrame(
+        [
+            ("OK", 100.5, None, None),
+            ("NAN", None, "bad_amount", "amount: 'NaN'"),
+            ("INF", None, "bad_amount", "amount: 'inf'"),
+            ("NEG_INF", None, "bad_amount", "amount: '-Infinity'"),
+            ("OVERFLOW", None, "bad_amount", "amount: '1e400'"),
+            ("CMV_NAN", 10.0, "bad_amount", "collateral_market_value: 'nan'"),
+            ("CMV_NEG", 10.0, "negative_amount", "collateral_market_value: -5"),
+            ("1.23457E+15", 1.0, "duplicate_deal_id", duplicate),
+            ("1.23457E+15", 2.0, "duplicate_deal_id", duplicate),
+            ("1.23457E+15", None, "bad_amount", "amount: 'x'"),
+            ("OK", 3.0, None, None),
+        ],
+        out.schema,
+    )
+    assertDataFrameEqual(out, expected)
+
+
+def test_enrich_applies_an_undated_snapshot_to_every_date(spark):
+    """Entities and counterparties without as_of_date join deals of any date; FX stays per date."""
+    day1, day2 = dt.date(2026, 9, 30), dt.date(2026, 10, 1)
+    deals = spark.createDataFrame(
+        [
+            _deal(deal_id="A", as_of_date=day1, entity_id="E", counterparty_id="C", currency="EUR"),
+            _deal(deal_id="B", as_of_date=day2, entity_id="E", counterparty_id="C", currency="EUR"),
+            _deal(deal_id="C", as_of_date=day2, entity_id="X", counterparty_id="C", currency="EUR"),
+        ],
+        DEAL_SCHEMA,
+    )
+    entities = spark.createDataFrame(
+        [("E", "USD", "US")], "entity_id string, reporting_currency string, country string"
+    )
+    counterparties = spark.createDataFrame(
+        [("C", "bank", "DE")], "counterparty_id string, counterparty_type string, country string"
+    )
+    fx = spark.createDataFrame(
+        [(day1, "USD", 1.0), (day1, "EUR", 1.25), (day2, "USD", 1.0), (day2, "EUR", 1.5)],
+        "as_of_date date, currency string, rate_to_usd double",
+    )
+    out = enrich.enrich(deals, entities, counterparties, fx, 30).select(
+        "deal_id", "counterparty_type", "amount_rep", "is_domestic", "reject_reason"
+    )
+    expected = spark.createDataFrame(
+        [
+            ("A", "bank", 125.0, False, None),
+            ("B", "bank", 150.0, False, None),
+            ("C", "bank", None, None, "unknown_entity"),
         ],
         out.schema,
     )

@@ -12,18 +12,22 @@ import hashlib
 import json
 import re
 import shutil
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import pyarrow
+import pyarrow.parquet
 import pytest
+import yaml
 from pyspark.sql import functions as F
 
-from regcalc import contract
+from regcalc import contract, spark_errors
 from regcalc.cli import main
-from regcalc.jobs.ingest import InputContractError
+from regcalc.jobs.ingest import InputContractError, add_reject_checks
 from regcalc.params import REGULATORY_DIR, load_parameters
 from regcalc.pipeline import DEAL_DATASET, RejectThresholdError, run_jobs
-from regcalc.settings import RegcalcError
+from regcalc.settings import PROJECT_DIR, RegcalcError
 
 CASES_DIR = Path(__file__).parent / "cases"
 INPUT_FILES = tuple(f"{dataset.name}.csv" for dataset in contract.ALL_DATASETS)
@@ -31,18 +35,35 @@ LAKE_DATASETS = (DEAL_DATASET, *(dataset.name for dataset in contract.REFERENCE_
 DAY1, DAY2 = date(2026, 9, 30), date(2026, 10, 1)
 DEALS_HEADER = ",".join(contract.DEALS.columns)
 
-# tests/cases/rejects/deals.csv: line and reject reason of each rejected deal.
-REJECT_LINES = {
-    "R03": (4, "unknown_product_type"),
-    "R04": (5, "negative_amount"),
-    "R05": (6, "unknown_counterparty"),
-    "R06": (7, "unknown_currency"),
-    "R07": (8, "bad_date"),
-    "R08": (9, "maturity_before_as_of"),
-    "R09": (10, "missing_hqla_class"),
-    "R10": (11, "malformed_row"),
-}
-EXAMPLE = re.compile(r"  (?P<where>[^:]+:\d+): deal (?P<deal>'[^']*'): (?P<reason>\w+): (?P<detail>.+)")
+# tests/cases/rejects/deals.csv: the report's example line of each rejected row (where, deal, reason, detail).
+DUPLICATE_DETAIL = (
+    "deal_id '1.23457E+15' is on 2 rows for as_of_date 2026-09-30 (at deals.csv:21, deals.csv:22)"
+)
+REJECT_EXAMPLES = [
+    "deals.csv:4: deal 'R03': unknown_product_type: product_type: 'swap'",
+    "deals.csv:5: deal 'R04': negative_amount: amount: -100",
+    "deals.csv:6: deal 'R05': unknown_counterparty: counterparty_id: NOPE not in counterparties for this "
+    "date",
+    "deals.csv:7: deal 'R06': unknown_currency: currency JPY or reporting currency USD not in fx_rates for "
+    "this date",
+    "deals.csv:8: deal 'R07': bad_date: maturity_date: '31/10/2026'",
+    "deals.csv:9: deal 'R08': maturity_before_as_of: maturity_date 2026-09-15 is before as_of_date "
+    "2026-09-30",
+    "deals.csv:10: deal 'R09': missing_hqla_class: hqla_class: required for security",
+    "deals.csv:11: deal 'R10': malformed_row: wrong number of fields",
+    "deals.csv:12: deal 'R11': missing_field: counterparty_id: empty",
+    "deals.csv:13: deal 'R12': bad_amount: amount: 'nan'",
+    "deals.csv:14: deal 'R13': bad_amount: amount: '1e400'",
+    "deals.csv:15: deal 'R14': bad_amount: collateral_market_value: '-Infinity'",
+    "deals.csv:16: deal 'R15': bad_amount: amount: '-Infinity'",
+    "deals.csv:17: deal 'R16': unknown_hqla_class: hqla_class: 'L3'",
+    "deals.csv:18: deal 'R17': bad_flag: is_insured: 'maybe'",
+    "deals.csv:19: deal 'R18': missing_collateral_value: collateral_market_value: required for repo",
+    "deals.csv:20: deal 'R19': unknown_entity: entity_id: E9 not in entities for this date",
+    f"deals.csv:21: deal '1.23457E+15': duplicate_deal_id: {DUPLICATE_DETAIL}",
+    f"deals.csv:22: deal '1.23457E+15': duplicate_deal_id: {DUPLICATE_DETAIL}",
+]
+# Deal id -> reject reason, from the examples.
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,19 +226,11 @@ def test_reject_threshold_refuses_and_leaves_lake_unchanged(spark, tmp_path):
         run_jobs(spark, str(lake), source, max_reject_rate=0.5)
 
     message = str(caught.value).splitlines()
-    assert message[0] == "8 of 10 deals rejected (80.00%) > --max-reject-rate 50.00%; nothing was published."
-    assert message[1] == "  by reason: " + ", ".join(
-        f"{reason}: 1" for reason in sorted(reason for _, reason in REJECT_LINES.values())
-    )
-    # One example per rejected deal, at its line of deals.csv; the wording of each detail belongs
-    # to validate_deals, so only two stable ones are compared in full.
-    examples = [EXAMPLE.fullmatch(line) for line in message[2:-1]]
-    assert None not in examples, message[2:-1]
-    assert sorted((m["where"], m["deal"], m["reason"]) for m in examples) == sorted(
-        (f"deals.csv:{line}", repr(deal), reason) for deal, (line, reason) in REJECT_LINES.items()
-    )
-    assert "  deals.csv:4: deal 'R03': unknown_product_type: product_type: 'swap'" in message
-    assert "  deals.csv:11: deal 'R10': malformed_row: wrong number of fields" in message
+    assert message[0] == "19 of 21 deals rejected (90.48%) > --max-reject-rate 50.00%; nothing was published."
+    reasons = Counter(line.split(": ")[2] for line in REJECT_EXAMPLES)
+    assert message[1] == "  by reason: " + ", ".join(f"{r}: {n}" for r, n in sorted(reasons.items()))
+    # One example per rejected row, at the line of deals.csv where its record starts.
+    assert sorted(message[2:-1]) == sorted(f"  {line}" for line in REJECT_EXAMPLES)
     assert message[-1] == f"Fix the rows in {source} or raise --max-reject-rate to publish the valid rows."
 
     assert snapshot(lake) == before
@@ -276,6 +289,7 @@ REJECT_INPUT = [
     ("X03,2026-02-30,E1,BANK1,deposit,USD,100,,,false,false,false,false,", "bad_date"),
     ('X04,2026-09-30,E1,BANK1,deposit,USD,"1,000"', "malformed_row"),
     ("X05,2026-09-30,E1,BANK1,deposit,USD,100,,,false,false,false,false,,surplus", "malformed_row"),
+    ('X07,2026-09-30,E1,BANK1,deposit,USD,12" pipe', "malformed_row"),  # a stray quote: no unclosed field
 ]
 PADDED_INPUT = ("X06,2026-09-30,E1,BANK1, swap ,USD,100,2026-10-15,,,,,,", "unknown_product_type")
 
@@ -324,6 +338,7 @@ def test_rejected_rows_keep_raw_record_as_sent(rejected_rows):
     assert rejected_rows["X03"]["reject_detail"] == "as_of_date: '2026-02-30'"
     assert rejected_rows["X02"]["reject_detail"] == "maturity_date: '31/10/2026'"
     assert rejected_rows["X01"]["reject_detail"] == "product_type: 'swap'"
+    assert rejected_rows["X07"]["reject_detail"] == "wrong number of fields"
 
 
 def test_rejected_row_raw_record_keeps_surrounding_spaces(rejected_rows):
@@ -361,11 +376,9 @@ def test_deals_with_an_extra_column_are_read_by_name(spark, tmp_path):
     report = run_jobs(spark, str(lake), source, max_reject_rate=1.0)
 
     assert report.accepted == {DAY1: 2}
-    assert {row["deal_id"]: row["reject_reason"] for row in deal_rows(spark, lake)} == {
-        "R01": None,
-        "R02": None,
-        **{deal: reason for deal, (_, reason) in REJECT_LINES.items()},
-    }
+    assert sorted((row["deal_id"], row["reject_reason"] or "") for row in deal_rows(spark, lake)) == sorted(
+        [("R01", ""), ("R02", "")] + [(line.split("'")[1], line.split(": ")[2]) for line in REJECT_EXAMPLES]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -421,7 +434,7 @@ def test_cli_run_over_reject_threshold_publishes_nothing(spark, tmp_path, capsys
     err = capsys.readouterr().err
     error = err[err.index("regcalc run: error:") :]  # after the progress lines
     assert error.startswith(
-        "regcalc run: error: 8 of 10 deals rejected (80.00%) > --max-reject-rate 1.00%; "
+        "regcalc run: error: 19 of 21 deals rejected (90.48%) > --max-reject-rate 1.00%; "
         "nothing was published.\n"
     )
     assert "  deals.csv:11: deal 'R10': malformed_row: wrong number of fields\n" in err
@@ -464,3 +477,526 @@ def test_broken_parameter_seeds_list_every_problem(tmp_path):
     )
     # The untouched seeds load.
     assert load_parameters(REGULATORY_DIR).horizon_days == 30
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. Extracts as banks send them: undated reference snapshots, BOM and CRLF, RFC 4180 CSV
+#    Each form of multi_currency must publish exactly what the plain case publishes.
+# ---------------------------------------------------------------------------------------------
+
+
+def lake_contents(spark, lake: Path) -> dict[str, list[tuple]]:
+    """Every row of every lake dataset, sorted, without what names the run or the file (run_id,
+    source_file): what a run published, to compare runs over different forms of one extract."""
+    contents = {}
+    for dataset in LAKE_DATASETS:
+        frame = spark.read.parquet(str(lake / dataset)).drop("run_id", "source_file")
+        contents[dataset] = sorted(
+            tuple("" if value is None else str(value) for value in row) for row in frame.collect()
+        )
+    return contents
+
+
+@pytest.fixture(scope="module")
+def plain_run(spark, tmp_path_factory) -> Path:
+    """The lake of multi_currency as the case is written (dated snapshots, plain CSV)."""
+    work = tmp_path_factory.mktemp("plain")
+    report = run_jobs(spark, str(work / "lake"), copy_case("multi_currency", work / "input"))
+    assert report.accepted == {DAY1: 12, DAY2: 12} and report.rejected == {}
+    return work / "lake"
+
+
+@pytest.fixture(scope="module")
+def plain_lake(spark, plain_run) -> dict[str, list[tuple]]:
+    return lake_contents(spark, plain_run)
+
+
+def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    return rows[0], rows[1:]
+
+
+def write_rows(
+    path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8", line_end: str = "\n"
+) -> None:
+    """A CSV file as csv.writer writes it (RFC 4180 quoting)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding=encoding) as handle:
+        csv.writer(handle, lineterminator=line_end).writerows([header, *rows])
+
+
+def undate(path: Path, day: date = DAY1) -> tuple[list[str], list[list[str]]]:
+    """The snapshot of `day` of a dated reference file, without its as_of_date column."""
+    header, rows = read_rows(path)
+    at = header.index("as_of_date")
+    kept = [row[:at] + row[at + 1 :] for row in rows if row[at] == day.isoformat()]
+    return header[:at] + header[at + 1 :], kept
+
+
+def write_parquet(path: Path, header: list[str], rows: list[list], types: dict[str, object]) -> None:
+    columns = {name: [row[index] for row in rows] for index, name in enumerate(header)}
+    schema = pyarrow.schema([(name, types.get(name, pyarrow.string())) for name in header])
+    pyarrow.parquet.write_table(pyarrow.table(columns, schema=schema), path)
+
+
+def test_undated_reference_snapshots_apply_to_every_date(spark, tmp_path, plain_lake):
+    """entities and counterparties without as_of_date: one snapshot, published for both dates."""
+    source = copy_case("multi_currency", tmp_path / "input")
+    for name in ("entities", "counterparties"):
+        write_rows(source / f"{name}.csv", *undate(source / f"{name}.csv"))
+    lake = tmp_path / "lake"
+
+    report = run_jobs(spark, str(lake), source)
+
+    assert report.accepted == {DAY1: 12, DAY2: 12}
+    assert report.published == [
+        f"{dataset}/as_of_date={day.isoformat()}" for dataset in LAKE_DATASETS for day in (DAY1, DAY2)
+    ]
+    assert lake_contents(spark, lake) == plain_lake
+
+
+def test_undated_parquet_snapshot_beside_dated_csv_and_parquet(spark, tmp_path, plain_lake):
+    """Parquet reference data: undated entities, dated fx_rates (date and double columns); dated CSV
+    counterparties. The two forms mix freely."""
+    source = copy_case("multi_currency", tmp_path / "input")
+    header, rows = undate(source / "entities.csv")
+    write_parquet(source / "entities.parquet", header, rows, {})
+    header, rows = read_rows(source / "fx_rates.csv")
+    typed = [[date.fromisoformat(day), currency, float(rate)] for day, currency, rate in rows]
+    write_parquet(
+        source / "fx_rates.parquet",
+        header,
+        typed,
+        {"as_of_date": pyarrow.date32(), "rate_to_usd": pyarrow.float64()},
+    )
+    (source / "entities.csv").unlink()
+    (source / "fx_rates.csv").unlink()
+    lake = tmp_path / "lake"
+
+    run_jobs(spark, str(lake), source)
+
+    assert lake_contents(spark, lake) == plain_lake
+
+
+def test_undated_snapshot_of_a_one_date_run_is_published_for_that_date_only(spark, tmp_path, plain_lake):
+    source = copy_case("multi_currency", tmp_path / "input")
+    write_rows(source / "counterparties.csv", *undate(source / "counterparties.csv"))
+    lake = tmp_path / "lake"
+
+    report = run_jobs(spark, str(lake), source, as_of_dates=[DAY2])
+
+    assert report.published == [f"{dataset}/as_of_date={DAY2.isoformat()}" for dataset in LAKE_DATASETS]
+    day2 = {dataset: [row for row in rows if DAY2.isoformat() in row] for dataset, rows in plain_lake.items()}
+    assert lake_contents(spark, lake) == day2
+
+
+def test_bom_and_crlf_in_every_file_change_nothing(spark, tmp_path, plain_lake):
+    """Excel's "CSV UTF-8": a byte-order mark and CRLF line ends, in all four files. A rejected
+    deal whose bad value is the last of its line keeps no CR, in its detail or its raw record."""
+    source = copy_case("multi_currency", tmp_path / "input")
+    for name in INPUT_FILES:
+        header, rows = read_rows(source / name)
+        if name == "deals.csv":
+            rows.append(
+                ["B01", "2026-09-30", "E_DE", "ECB", "repo", "EUR", "500", "2026-10-20", "L1"]
+                + [""] * 4
+                + ["abc"]
+            )
+        write_rows(source / name, header, rows, encoding="utf-8-sig", line_end="\r\n")
+    assert (source / "deals.csv").read_bytes().startswith(b"\xef\xbb\xbfdeal_id,")
+    lake = tmp_path / "lake"
+
+    report = run_jobs(spark, str(lake), source, max_reject_rate=1.0)
+
+    assert report.examples == ["deals.csv:26: deal 'B01': bad_amount: collateral_market_value: 'abc'"]
+    rejected = [row for row in deal_rows(spark, lake) if row["reject_reason"]]
+    assert [(row["deal_id"], row["reject_detail"]) for row in rejected] == [
+        ("B01", "collateral_market_value: 'abc'")
+    ]
+    assert json.loads(rejected[0]["raw_record"])["collateral_market_value"] == "abc"
+    contents = lake_contents(spark, lake)
+    contents[DEAL_DATASET] = [row for row in contents[DEAL_DATASET] if "B01" not in row]
+    assert contents == plain_lake
+    assert not [row for rows in contents.values() for row in rows if any("\r" in value for value in row)]
+
+
+def test_rfc4180_quoted_commas_quotes_and_line_breaks_in_part_files(spark, tmp_path, plain_lake):
+    """Deals and counterparties as folders of part files whose quoted fields hold commas, doubled
+    quotes and line breaks (an extra `comment` column, names over two lines, quoted ids). A rejected
+    deal after such records is reported at the physical line where its record starts."""
+    source = copy_case("multi_currency", tmp_path / "input")
+    header, rows = read_rows(source / "deals.csv")
+    comments = ['desk "FX", Frankfurt', "line one\nline two", "", 'a ""quoted"" word\r\nand, a comma']
+    commented = [row + [comments[index % len(comments)]] for index, row in enumerate(rows)]
+    commented.append(
+        [
+            "Q01",
+            "2026-10-01",
+            "E_US",
+            "CB_US",
+            "swap",
+            "USD",
+            "1",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "after\nbreaks",
+        ]
+    )
+    (source / "deals.csv").unlink()
+    write_rows(source / "deals" / "part-00000.csv", [*header, "comment"], commented[:12])
+    write_rows(source / "deals" / "part-00001.csv", [*header, "comment"], commented[12:])
+    header, rows = read_rows(source / "counterparties.csv")
+    named = [[*row[:2], f'{row[2]},\n"{row[1]}" branch', *row[3:]] for row in rows]
+    (source / "counterparties.csv").unlink()
+    write_rows(source / "counterparties" / "part-00000.csv", header, named[:9])
+    write_rows(source / "counterparties" / "part-00001.csv", header, named[9:])
+    lake = tmp_path / "lake"
+
+    report = run_jobs(spark, str(lake), source, max_reject_rate=1.0)
+
+    part = (source / "deals" / "part-00001.csv").read_text(encoding="utf-8")
+    q01_line = part[: part.index("Q01,")].count("\n") + 1
+    assert q01_line > 14  # 12 deals after the header, some over several lines
+    assert report.examples == [
+        f"part-00001.csv:{q01_line}: deal 'Q01': unknown_product_type: product_type: 'swap'"
+    ]
+    contents = lake_contents(spark, lake)
+    contents[DEAL_DATASET] = [row for row in contents[DEAL_DATASET] if "Q01" not in row]
+    # counterparties rows: counterparty_id, counterparty_name, counterparty_type, country, as_of_date
+    renamed = sorted(
+        (cp, f'{name},\n"{cp}" branch', *rest) for cp, name, *rest in plain_lake["counterparties"]
+    )
+    assert contents == {**plain_lake, "counterparties": renamed}
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. Numbers are finite; a deal id comes once per date
+# ---------------------------------------------------------------------------------------------
+
+
+def test_non_finite_numbers_in_parquet_deals_are_bad_amounts(spark, tmp_path):
+    """A NaN or infinite double in a parquet deals file is rejected as a CSV 'nan' would be."""
+    source = copy_case("rejects", tmp_path / "input")
+    (source / "deals.csv").unlink()
+    header = list(contract.DEALS.columns)
+    good = ["G01", DAY1, "E1", "CB_US", "cash", "USD", 1000.0, None, None, None, None, None, None, None]
+    nan = ["N01", DAY1, "E1", "BANK1", "deposit", "USD", float("nan"), None, None, *["false"] * 4, None]
+    inf = [
+        "N02",
+        DAY1,
+        "E1",
+        "BANK1",
+        "repo",
+        "USD",
+        100.0,
+        date(2026, 10, 10),
+        "L1",
+        *["false"] * 4,
+        float("inf"),
+    ]
+    numbers = {"amount": pyarrow.float64(), "collateral_market_value": pyarrow.float64()}
+    dates = {"as_of_date": pyarrow.date32(), "maturity_date": pyarrow.date32()}
+    write_parquet(source / "deals.parquet", header, [good, nan, inf], numbers | dates)
+    lake = tmp_path / "lake"
+
+    report = run_jobs(spark, str(lake), source, max_reject_rate=1.0)
+
+    assert sorted(report.examples) == [
+        "deals.parquet: deal 'N01': bad_amount: amount: 'NaN'",
+        "deals.parquet: deal 'N02': bad_amount: collateral_market_value: 'Infinity'",
+    ]
+    assert {row["deal_id"]: (row["reject_reason"], row["amount"]) for row in deal_rows(spark, lake)} == {
+        "G01": (None, 1000.0),
+        "N01": ("bad_amount", None),
+        "N02": ("bad_amount", 100.0),
+    }
+
+
+def test_non_finite_fx_rates_stop_the_run_and_publish_nothing(spark, tmp_path, plain_run):
+    """An FX rate NaN passes a `> 0` test; it, an infinity and an overflow are each named."""
+    lake = tmp_path / "lake"
+    shutil.copytree(plain_run, lake)
+    before = snapshot(lake)
+    source = copy_case("rejects", tmp_path / "input")
+    fx = source / "fx_rates.csv"
+    replace_line(fx, 2, "2026-09-30,USD,NaN")
+    replace_line(fx, 3, "2026-09-30,EUR,inf")
+    with fx.open("a", encoding="utf-8") as handle:
+        handle.write("2026-09-30,GBP,1e400\n")
+
+    with pytest.raises(InputContractError) as caught:
+        run_jobs(spark, str(lake), source)
+
+    assert str(caught.value) == (
+        "reference data: 3 problem(s); fix them and rerun:\n"
+        "  fx_rates.csv:2: column rate_to_usd: 'NaN' is not a finite number\n"
+        "  fx_rates.csv:3: column rate_to_usd: 'inf' is not a finite number\n"
+        "  fx_rates.csv:4: column rate_to_usd: '1e400' is not a finite number"
+    )
+    assert snapshot(lake) == before
+
+
+def test_nan_fx_rate_in_parquet_is_named_by_file_and_row(spark, tmp_path):
+    source = copy_case("rejects", tmp_path / "input")
+    (source / "fx_rates.csv").unlink()
+    rows = [[DAY1, "USD", 1.0], [DAY1, "EUR", float("nan")]]
+    types = {"as_of_date": pyarrow.date32(), "rate_to_usd": pyarrow.float64()}
+    write_parquet(source / "fx_rates.parquet", ["as_of_date", "currency", "rate_to_usd"], rows, types)
+
+    with pytest.raises(InputContractError) as caught:
+        run_jobs(spark, str(tmp_path / "lake"), source)
+
+    assert str(caught.value) == (
+        "reference data: 1 problem(s); fix them and rerun:\n"
+        "  fx_rates.parquet:2: column rate_to_usd: 'nan' is not a finite number"
+    )
+    assert not (tmp_path / "lake").exists()
+
+
+def test_duplicate_deal_ids_across_part_files_are_rejected_naming_every_line(spark, tmp_path):
+    """Two rows of (2026-09-30, M05) in two part files: both rejected, each example names both
+    lines. The same deal id on two dates (every M.. of the case) is no duplicate."""
+    source = copy_case("multi_currency", tmp_path / "input")
+    header, rows = read_rows(source / "deals.csv")
+    (source / "deals.csv").unlink()
+    write_rows(source / "deals" / "part-00000.csv", header, rows[:12])
+    write_rows(source / "deals" / "part-00001.csv", header, [*rows[12:], rows[4]])  # M05 of 09-30 again
+    lake = tmp_path / "lake"
+
+    report = run_jobs(spark, str(lake), source, max_reject_rate=1.0)
+
+    assert report.accepted == {DAY1: 11, DAY2: 12}
+    assert report.rejected == {"duplicate_deal_id": 2}
+    detail = "deal_id 'M05' is on 2 rows for as_of_date 2026-09-30 (at part-00000.csv:6, part-00001.csv:14)"
+    assert sorted(report.examples) == [
+        f"part-00000.csv:6: deal 'M05': duplicate_deal_id: {detail}",
+        f"part-00001.csv:14: deal 'M05': duplicate_deal_id: {detail}",
+    ]
+    rejected = [row for row in deal_rows(spark, lake) if row["reject_reason"]]
+    assert [(row["deal_id"], row["as_of_date"], row["category_code"]) for row in rejected] == [
+        ("M05", DAY1, None),
+        ("M05", DAY1, None),
+    ]
+    assert {json.loads(row["raw_record"])["amount"] for row in rejected} == {"6400.0"}
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. The reject reasons are one list
+# ---------------------------------------------------------------------------------------------
+
+
+def test_reject_reasons_are_the_same_wherever_they_are_written():
+    """contract.REJECT_REASONS is the list: the staging model's accepted_values and the README agree."""
+    models = yaml.safe_load((PROJECT_DIR / "models" / "staging" / "_staging__models.yml").read_text())
+    rejects = next(model for model in models["models"] if model["name"] == "stg_lake__deal_rejects")
+    column = next(column for column in rejects["columns"] if column["name"] == "reject_reason")
+    accepted = next(test["accepted_values"] for test in column["data_tests"] if "accepted_values" in test)
+    assert tuple(accepted["arguments"]["values"]) == contract.REJECT_REASONS
+
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    listed = readme[readme.index("`reject_reason` (") : readme.index("; declared once in")]
+    assert tuple(re.findall(r"`(\w+)`", listed)[1:]) == contract.REJECT_REASONS
+
+
+def test_a_reject_check_must_use_a_declared_reason(spark):
+    with pytest.raises(ValueError, match=r"\['bad_vibes'\] are not declared in contract.REJECT_REASONS"):
+        add_reject_checks(spark.range(1), [("bad_amount", F.lit(False)), ("bad_vibes", F.lit(True))])
+
+
+# ---------------------------------------------------------------------------------------------
+# 11. The command line on bad input: one error line naming the file, never a traceback
+# ---------------------------------------------------------------------------------------------
+
+
+def _append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+
+
+def _fx_nan(source: Path) -> str:
+    replace_line(source / "fx_rates.csv", 3, "2026-09-30,EUR,NaN")
+    return "fx_rates.csv:3: column rate_to_usd: 'NaN' is not a finite number"
+
+
+def _deals_unclosed_quote(source: Path) -> str:
+    _append(
+        source / "deals.csv",
+        'U01,2026-09-30,E_US,CB_US,cash,USD,"100,,,,,,,\nU02,2026-09-30,E_US,CB_US,cash,USD,5,,,,,,,\n',
+    )
+    path = source / "deals.csv"
+    return f"{path}:26: a quoted field that starts in this record is never closed, so lines 26-27"
+
+
+def _counterparties_unclosed_quote(source: Path) -> str:
+    replace_line(source / "counterparties.csv", 4, '2026-09-30,UST,"US Treasury,sovereign,US')
+    return f"{source / 'counterparties.csv'}:4: a quoted field that starts in this record is never closed"
+
+
+def _deals_parquet_unreadable(source: Path) -> str:
+    (source / "deals.csv").unlink()
+    (source / "deals.parquet").write_bytes(b"deal_id,amount\nX,1\n")
+    return f"{source / 'deals.parquet'}: not a readable parquet file"
+
+
+def _deals_parquet_part_types(source: Path) -> str:
+    header, rows = read_rows(source / "deals.csv")
+    (source / "deals.csv").unlink()
+    (source / "deals").mkdir()
+    write_parquet(source / "deals" / "part-00000.parquet", header, rows[:12], {})
+    at = header.index("amount")
+    typed = [[float(value) if index == at else value for index, value in enumerate(row)] for row in rows[12:]]
+    write_parquet(source / "deals" / "part-00001.parquet", header, typed, {"amount": pyarrow.float64()})
+    return (
+        f"{source / 'deals' / 'part-00001.parquet'}: column amount is double, part-00000.parquet has string"
+    )
+
+
+def _counterparties_latin1(source: Path) -> str:
+    path = source / "counterparties.csv"
+    path.write_bytes(path.read_bytes().replace(b"Kraftwerk GmbH", "Société Kraftwerk".encode("latin-1")))
+    return f"{path}:6: not UTF-8 (byte 0xe9); save the file as CSV UTF-8"
+
+
+def _deals_cr_only(source: Path) -> str:
+    path = source / "deals.csv"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r"))
+    return f"{path}: lines end with CR only (an old Mac format); save it with LF or CRLF line ends"
+
+
+def _entities_undated_without_a_column(source: Path) -> str:
+    header, rows = undate(source / "entities.csv")
+    write_rows(source / "entities.csv", header[:-1], [row[:-1] for row in rows])
+    return (
+        f"{source / 'entities.csv'}: missing column(s) reporting_currency for entities; the contract needs "
+        "entity_id, entity_name, country, reporting_currency (as_of_date is optional: without it the file is "
+        "one snapshot for every as-of date) (extra columns are allowed)"
+    )
+
+
+def _duplicate_deal_ids_over_the_threshold(source: Path) -> str:
+    _append(
+        source / "deals.csv",
+        "M05,2026-09-30,E_DE,CORP_DE,deposit,USD,6400,2026-10-31,,false,false,false,false,\n",
+    )
+    return (
+        "deals.csv:6: deal 'M05': duplicate_deal_id: deal_id 'M05' is on 2 rows for as_of_date 2026-09-30 "
+        "(at deals.csv:6, deals.csv:26)"
+    )
+
+
+BAD_INPUTS = {
+    "fx rate NaN": _fx_nan,
+    "deals quote never closed": _deals_unclosed_quote,
+    "counterparties quote never closed": _counterparties_unclosed_quote,
+    "deals parquet unreadable": _deals_parquet_unreadable,
+    "deals parquet part files of two types": _deals_parquet_part_types,
+    "counterparties not UTF-8": _counterparties_latin1,
+    "deals with CR-only line ends": _deals_cr_only,
+    "undated entities without a column": _entities_undated_without_a_column,
+    "duplicate deal ids over the reject threshold": _duplicate_deal_ids_over_the_threshold,
+}
+
+
+@pytest.mark.parametrize("breakage", list(BAD_INPUTS))
+def test_cli_run_on_bad_input_says_what_and_where_without_a_traceback(
+    breakage, spark, tmp_path, plain_run, capfd
+):
+    """`regcalc run --skip-dbt` on each kind of bad extract: exit 1, one `regcalc run: error:` naming the
+    file (and line), nothing from Spark's or Python's internals on stderr, the lake as it was."""
+    source = copy_case("multi_currency", tmp_path / "input")
+    expected = BAD_INPUTS[breakage](source)
+    lake = tmp_path / "lake"
+    shutil.copytree(plain_run, lake)
+    before = snapshot(lake)
+    capfd.readouterr()
+
+    code = main(["run", "--input", str(source), "--lake", str(lake), "--skip-dbt"])
+
+    out, err = capfd.readouterr()
+    assert code == 1
+    assert err.count("regcalc run: error: ") == 1
+    assert expected in err[err.index("regcalc run: error: ") :]
+    for internal in ("Traceback", "py4j", "org.apache.spark", "Exception"):
+        assert internal not in out + err, (internal, err)
+    assert snapshot(lake) == before
+
+
+def test_cli_run_on_an_extract_as_excel_writes_it(spark, tmp_path, capfd):
+    """The extract of the issue: BOM and CRLF everywhere, undated counterparties with a name over two
+    lines, non-finite amounts and a duplicated deal id. The run succeeds and reports each reject."""
+    source = copy_case("rejects", tmp_path / "input")
+    for name in INPUT_FILES:
+        header, rows = read_rows(source / name)
+        if name == "counterparties.csv":
+            header, rows = undate(source / name)
+        write_rows(source / name, header, rows, encoding="utf-8-sig", line_end="\r\n")
+    capfd.readouterr()
+
+    code = main(
+        [
+            "run",
+            "--input",
+            str(source),
+            "--lake",
+            str(tmp_path / "lake"),
+            "--skip-dbt",
+            "--max-reject-rate",
+            "1",
+        ]
+    )
+
+    out, err = capfd.readouterr()
+    assert code == 0, err
+    printed = [line.split("s]     ", 1)[1] for line in err.splitlines() if "s]     " in line]
+    assert len(printed) == 10 and set(printed) <= set(REJECT_EXAMPLES), printed
+    for internal in ("Traceback", "py4j", "org.apache.spark", "regcalc run: error"):
+        assert internal not in out + err, (internal, err)
+
+
+def test_cli_last_resort_turns_a_spark_error_into_one_line(spark, monkeypatch, tmp_path, capsys):
+    """A Spark error that no input edge translated (here: a query of a table that does not exist)."""
+
+    def failing_jobs(*args, **kwargs):
+        spark.sql("select * from no_such_table_anywhere").collect()
+
+    monkeypatch.setattr("regcalc.pipeline.run_jobs", failing_jobs)
+    source = copy_case("rejects", tmp_path / "input")
+
+    code = main(["run", "--input", str(source), "--lake", str(tmp_path / "lake"), "--skip-dbt"])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(
+        "regcalc run: error: Spark failed: [TABLE_OR_VIEW_NOT_FOUND] The table or view "
+        "`no_such_table_anywhere` cannot be found."
+    ), err
+    assert err.endswith(
+        "; check the inputs and settings it names and rerun "
+        "(the lake is published only by a run that succeeds)\n"
+    )
+    assert len(err.splitlines()) == 1
+
+
+def test_spark_error_description_is_the_innermost_reason_on_one_line(spark, tmp_path):
+    """A task failure comes wrapped ("Job aborted due to stage failure: ... SparkException: [...]");
+    describe keeps the reason, with the file as a plain path."""
+    header, rows = ["deal_id", "amount"], [["A", "1.5"]]
+    write_parquet(tmp_path / "a.parquet", header, rows, {})
+    write_parquet(tmp_path / "b.parquet", header, [["B", 2.5]], {"amount": pyarrow.float64()})
+    files = [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]
+
+    with pytest.raises(Exception) as caught:  # noqa: B017 - whatever Spark raises is what is described
+        spark.read.parquet(*files).select(F.col("amount").cast("string")).collect()
+
+    assert spark_errors.is_spark_error(caught.value)
+    assert spark_errors.describe(caught.value) == (
+        "[FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH] Encountered error while reading file "
+        f"{tmp_path / 'b.parquet'}. Data type mismatches when reading Parquet column [amount]. "
+        "Expected Spark type string, actual Parquet type DOUBLE."
+    )

@@ -222,8 +222,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_pyspark_error_logs() -> None:
+    """PySpark logs each query error it raises as JSON with the JVM stack trace on stderr. The
+    command line reports errors itself, on one line, so those two loggers are switched off."""
+    from pyspark.logger import PySparkLogger
+
+    for name in ("DataFrameQueryContextLogger", "SQLQueryContextLogger"):
+        PySparkLogger.getLogger(name).disabled = True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _quiet_pyspark_error_logs()
     try:
         commands = {
             "generate": cmd_generate,
@@ -238,6 +248,19 @@ def main(argv: list[str] | None = None) -> int:
         return commands[args.command](args)
     except RegcalcError as error:
         print(f"regcalc {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        # The last resort: errors are translated where inputs are read; a Spark or py4j error that
+        # got past them still reaches the user as one line, never as a JVM stack trace.
+        from regcalc.spark_errors import describe, is_spark_error
+
+        if not is_spark_error(error):
+            raise
+        print(
+            f"regcalc {args.command}: error: Spark failed: {describe(error)}; check the inputs and "
+            "settings it names and rerun (the lake is published only by a run that succeeds)",
+            file=sys.stderr,
+        )
         return 1
 
 

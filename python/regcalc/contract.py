@@ -1,19 +1,44 @@
 """Input contract v1: the bank's daily extract (see README "Input contract").
 
-One place that names every dataset, its columns and the values a column may take. The ingest
-job validates against it; the generator writes to it.
+One place that names every dataset, its columns, the values a column may take and the reasons a
+deal is rejected. The ingest job validates against it; the generator writes to it.
+
+Files: CSV (RFC 4180: quoted fields may hold commas, doubled quotes and line breaks; UTF-8 with or
+without Excel's byte-order mark; LF or CRLF line ends) or parquet. Every numeric field is a finite
+number (no NaN, no infinity, nothing beyond the range of a double).
+
+Reference data (`entities`, `counterparties`) comes in one of two forms, both contract v1:
+  - dated snapshots: an `as_of_date` column, a full copy of the dataset per as-of date;
+  - one undated snapshot: no `as_of_date` column; it applies to every as-of date of the run and is
+    written to the lake as the snapshot of each of them (the lake keeps reference data per date).
+`fx_rates` are always dated.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+SNAPSHOT_DATE = "as_of_date"
+
 
 @dataclass(frozen=True)
 class Dataset:
+    """A dataset of the extract: its columns and key in their dated form, as the generator writes them.
+
+    `may_be_undated`: the file may leave out `as_of_date` (one snapshot for every as-of date).
+    """
+
     name: str
     columns: tuple[str, ...]
     key: tuple[str, ...]
+    may_be_undated: bool = False
+
+    def required_columns(self, dated: bool) -> tuple[str, ...]:
+        """The columns a file must have: all of them, less `as_of_date` for an undated snapshot."""
+        return self.columns if dated else tuple(c for c in self.columns if c != SNAPSHOT_DATE)
+
+    def key_columns(self, dated: bool) -> tuple[str, ...]:
+        return self.key if dated else tuple(c for c in self.key if c != SNAPSHOT_DATE)
 
 
 DEALS = Dataset(
@@ -40,11 +65,13 @@ COUNTERPARTIES = Dataset(
     "counterparties",
     ("as_of_date", "counterparty_id", "counterparty_name", "counterparty_type", "country"),
     ("as_of_date", "counterparty_id"),
+    may_be_undated=True,
 )
 ENTITIES = Dataset(
     "entities",
     ("as_of_date", "entity_id", "entity_name", "country", "reporting_currency"),
     ("as_of_date", "entity_id"),
+    may_be_undated=True,
 )
 FX_RATES = Dataset("fx_rates", ("as_of_date", "currency", "rate_to_usd"), ("as_of_date", "currency"))
 
@@ -88,3 +115,25 @@ TRUE_VALUES = ("true", "t", "1", "yes", "y")
 FALSE_VALUES = ("false", "f", "0", "no", "n", "")
 
 DATE_FORMAT = "yyyy-MM-dd"
+
+# Why a deal is rejected (`reject_reason` in the lake), in the order the checks run: a row takes the
+# first reason it fails. The jobs refuse a code that is not listed here (ingest.add_reject_checks);
+# tests prove the staging models' accepted_values and the README list the same codes.
+REJECT_REASONS = (
+    "malformed_row",  # a CSV record with the wrong number of fields
+    "missing_field",  # deal_id, entity_id or counterparty_id empty
+    "bad_date",  # as_of_date or maturity_date not a yyyy-mm-dd calendar date
+    "unknown_product_type",
+    "bad_amount",  # amount or collateral_market_value not a finite number
+    "negative_amount",
+    "maturity_before_as_of",
+    "missing_hqla_class",
+    "unknown_hqla_class",
+    "bad_flag",
+    "missing_collateral_value",
+    "duplicate_deal_id",  # (as_of_date, deal_id) on more than one row: every such row
+    "unknown_entity",  # not in the entities snapshot of the deal's as-of date
+    "unknown_counterparty",
+    "unknown_currency",  # deal or reporting currency not in fx_rates of that date
+    "unclassified",  # no classification rule matches (a gap in the rules, not in the deal)
+)

@@ -19,7 +19,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from regcalc import __version__, contract
+from regcalc import __version__, contract, spark_errors
 from regcalc.jobs import enrich, haircut, ingest, liquidity
 from regcalc.lake import Lake
 from regcalc.params import REGULATORY_DIR, Parameters, load_parameters
@@ -150,10 +150,6 @@ def deal_liquidity(
     return classified.select(*[output(column) for column in DEAL_COLUMNS])
 
 
-def _reference_for_dates(frame: DataFrame, as_of_dates: list[date] | None) -> DataFrame:
-    return frame.where(F.col("as_of_date").isin(*as_of_dates)) if as_of_dates else frame
-
-
 def _deals_for_dates(frame: DataFrame, as_of_dates: list[date] | None) -> DataFrame:
     if not as_of_dates:
         return frame
@@ -204,29 +200,30 @@ def run_jobs(
     sources = {dataset.name: ingest.locate(input_dir, dataset) for dataset in contract.ALL_DATASETS}
     # Reading the inputs is in the stage too: Spark reads the files' headers and schemas here.
     with progress.stage("ingest: check contract and reference data, read inputs"):
-        headers = {name: ingest.check_columns(spark, source) for name, source in sources.items()}
-        ingest.validate_references(spark, [sources[dataset.name] for dataset in contract.REFERENCE_DATASETS])
-        references = {
-            dataset.name: _reference_for_dates(
-                ingest.read_reference(spark, sources[dataset.name]), as_of_dates
-            )
-            for dataset in contract.REFERENCE_DATASETS
-        }
+        headers = {name: ingest.check_columns(source) for name, source in sources.items()}
+        references = ingest.read_references(
+            [sources[dataset.name] for dataset in contract.REFERENCE_DATASETS], headers
+        )
+        reference_frames = {name: data.frame(spark, as_of_dates) for name, data in references.items()}
         raw_deals = _deals_for_dates(
             ingest.read_deals(spark, sources["deals"], headers["deals"]), as_of_dates
         )
 
     try:
-        with progress.stage("jobs: ingest -> enrich -> liquidity -> haircut (one Spark plan), stage"):
+        with (
+            progress.stage("jobs: ingest -> enrich -> liquidity -> haircut (one Spark plan), stage"),
+            spark_errors.translated(
+                f"jobs over deals {sources['deals'].path} into lake {lake.uri}",
+                "check the deals files and that the lake is writable; nothing was published",
+            ),
+        ):
             lake.stage(
                 deal_liquidity(
-                    raw_deals, references, params, liquidity.classification_table(spark, params), run_id
+                    raw_deals, reference_frames, params, liquidity.classification_table(spark, params), run_id
                 ),
                 run_id,
                 DEAL_DATASET,
             )
-            for name, frame in references.items():
-                lake.stage(frame, run_id, name)
         report = JobReport(run_id, [])
         with progress.stage("check rejects") as timing:
             counts = (
@@ -248,6 +245,8 @@ def run_jobs(
                 {row["as_of_date"] for row in counts if row["as_of_date"] is not None}
             )
             timing.rows = report.total_accepted + report.total_rejected
+            if "malformed_row" in report.rejected:
+                _check_unclosed_quote(lake, run_id, sources["deals"])
             if report.total_rejected:
                 report.examples = _reject_examples(lake, run_id, sources["deals"])
         _check_rejects(report, max_reject_rate, input_dir)
@@ -255,6 +254,12 @@ def run_jobs(
             raise RegcalcError(
                 f"{input_dir}: no deals" + (f" for as-of {as_of_dates}" if as_of_dates else "")
             )
+        # The dates this run publishes: its deals' and its dated reference snapshots'. An undated
+        # snapshot is written as the snapshot of each of them (the lake keeps reference data per date).
+        run_dates = set(report.as_of_dates).union(*(data.dates(as_of_dates) for data in references.values()))
+        with progress.stage("jobs: reference snapshots per as-of date, stage"):
+            for name, data in references.items():
+                lake.stage(data.snapshots(spark, sorted(run_dates)), run_id, name)
         with progress.stage("publish to lake"):
             metadata = {
                 "run_id": run_id,
@@ -291,44 +296,99 @@ def _check_rejects(report: JobReport, max_reject_rate: float, input_dir: Path) -
         )
 
 
+def _check_unclosed_quote(lake: Lake, run_id: str, source: ingest.InputFile) -> None:
+    """Stop the run if a CSV record's quote never closes: every deal after it vanished into one field."""
+    found = (
+        lake.read_staged(run_id, DEAL_DATASET)
+        .where(
+            (F.col("reject_reason") == F.lit("malformed_row"))
+            & (F.col("reject_detail") == F.lit(ingest.UNCLOSED_QUOTE_DETAIL))
+        )
+        .select("source_file")
+        .limit(1)
+        .collect()
+    )
+    if not found:
+        return
+    path = next(path for path in source.files if path.name == found[0]["source_file"])
+    # The unclosed record runs to the end of the file: it is the last one.
+    line = max((start for start, _ in ingest.csv_records(path, strict=False)), default=1)
+    with path.open("rb") as handle:
+        last = sum(1 for _ in handle)
+    raise ingest.InputContractError(
+        f"{path}:{line}: a quoted field that starts in this record is never closed, so lines {line}-{last} "
+        "were read as one field and the deals in them are lost; close the quote (a quote inside a field is "
+        "written twice) and rerun. Nothing was published."
+    )
+
+
 def _reject_examples(lake: Lake, run_id: str, source: ingest.InputFile, limit: int = 20) -> list[str]:
     rows = (
         lake.read_staged(run_id, DEAL_DATASET)
         .where(F.col("reject_reason").isNotNull())
-        .select("source_file", "deal_id", "reject_reason", "reject_detail", "raw_record")
+        .select("source_file", "as_of_date", "deal_id", "reject_reason", "reject_detail", "raw_record")
         .limit(limit)
         .collect()
     )
-    lines = _csv_line_numbers(source, rows) if source.fmt == "csv" else {}
+    lines = _csv_lines(source, rows) if source.fmt == "csv" else {}
     examples = []
     for row in rows:
-        where = f"{row['source_file']}:{lines[id(row)]}" if id(row) in lines else row["source_file"]
-        examples.append(f"{where}: deal {row['deal_id']!r}: {row['reject_reason']}: {row['reject_detail']}")
+        where, key_lines = lines.get(id(row), (row["source_file"], []))
+        also = f" (at {', '.join(key_lines)})" if key_lines else ""
+        examples.append(
+            f"{where}: deal {row['deal_id']!r}: {row['reject_reason']}: {row['reject_detail']}{also}"
+        )
     return examples
 
 
-def _csv_line_numbers(source: ingest.InputFile, rows: list) -> dict[int, int]:
-    """Line numbers of a few rejected rows, found by one scan of the CSV files that hold them."""
-    wanted = defaultdict(list)
+def _csv_lines(source: ingest.InputFile, rows: list) -> dict[int, tuple[str, list[str]]]:
+    """`file:line` of each of a few rejected rows, by one scan of the CSV files that hold them.
+
+    Returns id(row) -> (where its record starts, and for a duplicate_deal_id row the records of every
+    row of its (as_of_date, deal_id), in every file of the dataset; else []). A row is found by its
+    deal_id in its file; a malformed one by its fields. The rows of one duplicated key are given its
+    records in file order.
+    """
+    keys = {
+        (row["deal_id"], row["as_of_date"].isoformat())
+        for row in rows
+        if row["reject_reason"] == "duplicate_deal_id"
+    }
+    key_lines: dict[tuple[str, str], list[str]] = {key: [] for key in keys}
+    by_deal, by_fields = defaultdict(list), defaultdict(list)
     for row in rows:
-        wanted[row["source_file"]].append(row)
-    found: dict[int, int] = {}
-    base = source.path if source.path.is_dir() else source.path.parent
-    for file_name, file_rows in wanted.items():
-        by_deal = {row["deal_id"]: row for row in file_rows if row["reject_reason"] != "malformed_row"}
-        by_raw = {row["raw_record"]: row for row in file_rows if row["reject_reason"] == "malformed_row"}
-        with (base / file_name).open(newline="", encoding="utf-8") as handle:
-            header = next(csv.reader([handle.readline()]), [])
-            deal_column = header.index("deal_id") if "deal_id" in header else 0
-            for line_number, line in enumerate(handle, start=2):
-                text = line.rstrip("\r\n")
-                if text in by_raw:
-                    found[id(by_raw.pop(text))] = line_number
-                    continue
-                fields = next(csv.reader([text]), []) if by_deal else []
-                deal_id = fields[deal_column].strip() if len(fields) > deal_column else None
-                if deal_id in by_deal:
-                    found[id(by_deal.pop(deal_id))] = line_number
-                if not by_deal and not by_raw:
-                    break
+        if row["reject_reason"] == "malformed_row":
+            fields = next(csv.reader([row["raw_record"] or ""]), [])
+            by_fields[(row["source_file"], tuple(fields))].append(row)
+        elif row["reject_reason"] != "duplicate_deal_id":
+            by_deal[(row["source_file"], row["deal_id"])].append(row)
+    files = {row["source_file"] for row in rows}
+    found: dict[int, tuple[str, list[str]]] = {}
+    for path in source.files:
+        if not keys and path.name not in files:
+            continue
+        records = ingest.csv_records(path, strict=False)
+        header = [name.strip() for name in next(records, (1, []))[1]]
+        deal_column, date_column = header.index("deal_id"), header.index("as_of_date")
+        for line, fields in records:
+            where = f"{path.name}:{line}"
+            if len(fields) != len(header):
+                waiting = by_fields.get((path.name, tuple(fields)))
+            else:
+                key = (fields[deal_column].strip(), fields[date_column].strip())
+                if key in key_lines:
+                    key_lines[key].append(where)
+                waiting = by_deal.get((path.name, key[0]))
+            if waiting:
+                found[id(waiting.pop(0))] = (where, [])
+            if not keys and not any(by_deal.values()) and not any(by_fields.values()):
+                break
+    given: dict[tuple[str, str], int] = defaultdict(int)
+    for row in rows:
+        if row["reject_reason"] == "duplicate_deal_id":
+            key = (row["deal_id"], row["as_of_date"].isoformat())
+            lines = key_lines[key]
+            own = lines[given[key]] if given[key] < len(lines) else row["source_file"]
+            given[key] += 1
+            found[id(row)] = (own, lines)
     return found

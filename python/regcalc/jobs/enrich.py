@@ -8,19 +8,28 @@ from pyspark.sql import functions as F
 from regcalc.jobs.ingest import add_reject_checks
 
 
+def _snapshot_key(snapshot: DataFrame, key: str) -> list[str]:
+    """The join key of a reference snapshot: with as_of_date when dated, the id alone when undated."""
+    return ["as_of_date", key] if "as_of_date" in snapshot.columns else [key]
+
+
 def enrich(
     deals: DataFrame, entities: DataFrame, counterparties: DataFrame, fx_rates: DataFrame, horizon_days: int
 ) -> DataFrame:
     """Join each deal to the reference snapshot of its own as-of date and convert its amounts.
 
-    Reference tables are small next to the deals, so they are broadcast: no shuffle of the deals.
-    A deal whose entity, counterparty or currency is missing from that date's snapshot is rejected.
+    `entities` and `counterparties` are dated snapshots (with `as_of_date`) or one undated snapshot
+    (without it) that applies to every date. Reference tables are small next to the deals, so they
+    are broadcast: no shuffle of the deals. A deal whose entity, counterparty or currency is missing
+    from that date's snapshot is rejected.
     """
-    entity = entities.select(
-        "as_of_date", "entity_id", "reporting_currency", F.col("country").alias("_entity_country")
+    entity_key, counterparty_key = (
+        _snapshot_key(entities, "entity_id"),
+        _snapshot_key(counterparties, "counterparty_id"),
     )
+    entity = entities.select(*entity_key, "reporting_currency", F.col("country").alias("_entity_country"))
     counterparty = counterparties.select(
-        "as_of_date", "counterparty_id", "counterparty_type", F.col("country").alias("_counterparty_country")
+        *counterparty_key, "counterparty_type", F.col("country").alias("_counterparty_country")
     )
     deal_fx = fx_rates.select("as_of_date", "currency", F.col("rate_to_usd").alias("_deal_rate_to_usd"))
     reporting_fx = fx_rates.select(
@@ -29,8 +38,8 @@ def enrich(
         F.col("rate_to_usd").alias("_reporting_rate_to_usd"),
     )
     joined = (
-        deals.join(F.broadcast(entity), ["as_of_date", "entity_id"], "left")
-        .join(F.broadcast(counterparty), ["as_of_date", "counterparty_id"], "left")
+        deals.join(F.broadcast(entity), entity_key, "left")
+        .join(F.broadcast(counterparty), counterparty_key, "left")
         .join(F.broadcast(deal_fx), ["as_of_date", "currency"], "left")
         .join(F.broadcast(reporting_fx), ["as_of_date", "reporting_currency"], "left")
     )

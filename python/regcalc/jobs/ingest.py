@@ -1,23 +1,39 @@
 """Ingest: locate and read the bank's extract (input contract v1) and validate it.
 
-Reference data (entities, counterparties, FX) is small and curated: any bad row stops the run
-with every problem listed by file, line and column. Deals are large: a bad deal never stops the
-run and never vanishes; it is kept with a reject reason (see `validate_deals`).
+Reading is the edge where the bank's files meet Spark, so every problem of a file is named here
+(file, line, column) before Spark sees it, and a Spark error while reading becomes one line naming
+the input (`spark_errors.translated`):
+  - CSV is RFC 4180 (quoted commas, doubled quotes, line breaks inside quotes), UTF-8 with or without
+    Excel's byte-order mark, LF or CRLF line ends. Line numbers are the physical line where a record
+    starts. Deals go through Spark's CSV reader in multi-line mode (a record may span lines, so each
+    file is read from its start by one task: send a large extract as a folder of part files);
+    reference data, small, through Python's csv module.
+  - Parquet files are opened with pyarrow first: an unreadable file, or part files whose columns have
+    different types, is named before Spark reads them.
+
+Reference data (entities, counterparties, FX) is small and curated: any bad row stops the run with
+every problem listed by file, line and column. Deals are large: a bad deal never stops the run and
+never vanishes; it is kept with a reject reason (see `validate_deals`).
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
-from pyspark.sql import Column, DataFrame, SparkSession
+import pyarrow
+import pyarrow.parquet
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from regcalc import contract
+from regcalc import contract, spark_errors
 from regcalc.settings import RegcalcError
 
 
@@ -30,6 +46,11 @@ class InputFile:
     dataset: contract.Dataset
     path: Path
     fmt: str  # csv | parquet
+
+    @property
+    def files(self) -> list[Path]:
+        """The file, or the part files of the folder (`*.csv` / `*.parquet`, sorted)."""
+        return sorted(self.path.glob(f"*.{self.fmt}")) if self.path.is_dir() else [self.path]
 
 
 def locate(input_dir: Path, dataset: contract.Dataset) -> InputFile:
@@ -57,41 +78,137 @@ def locate(input_dir: Path, dataset: contract.Dataset) -> InputFile:
     return found[0]
 
 
-def _csv_files(source: InputFile) -> list[Path]:
-    return sorted(source.path.glob("*.csv")) if source.path.is_dir() else [source.path]
+# ---------------------------------------------------------------------------------------------
+# Files: CSV records with their line numbers, parquet schemas
+# ---------------------------------------------------------------------------------------------
+
+CSV_ENCODING = "utf-8-sig"  # UTF-8; a leading byte-order mark (Excel's "CSV UTF-8") is not data
 
 
-def check_columns(spark: SparkSession, source: InputFile) -> list[str]:
+def _not_utf8(path: Path) -> InputContractError:
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")  # a BOM is valid UTF-8, and the offsets stay those of the file
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        return InputContractError(
+            f"{path}:{line}: not UTF-8 (byte {data[error.start]:#04x}); save the file as CSV UTF-8"
+        )
+    return InputContractError(f"{path}: not UTF-8; save the file as CSV UTF-8")
+
+
+def _csv_problem(path: Path, line: int, error: csv.Error) -> InputContractError:
+    if "unexpected end of data" in str(error):
+        reason = "a quoted field that starts in this record is never closed (a quote is missing)"
+    else:
+        reason = f"not RFC 4180 CSV ({error})"
+    return InputContractError(f"{path}:{line}: {reason}; fix the quoting and rerun")
+
+
+def csv_records(path: Path, strict: bool = True) -> Iterator[tuple[int, list[str]]]:
+    """(line where the record starts, fields) of every record of a CSV file, header first.
+
+    RFC 4180 (quoted commas, doubled quotes, line breaks), UTF-8 with or without BOM, LF or CRLF.
+    Blank lines are skipped. `strict` refuses what RFC 4180 does not allow (text after a closing
+    quote, a quote never closed); lenient reading accepts it as Spark's reader does. Raises
+    InputContractError naming file and line for a file that cannot be read as CSV.
+    """
+    start = 1
+    try:
+        with path.open(newline="", encoding=CSV_ENCODING) as handle:
+            reader = csv.reader(handle, strict=strict)
+            for fields in reader:
+                if any(field.strip() for field in fields):
+                    yield start, fields
+                start = reader.line_num + 1
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    except csv.Error as error:
+        raise _csv_problem(path, start, error) from None
+    except OSError as error:
+        raise InputContractError(f"{path}: cannot be read ({error.strerror or error})") from None
+
+
+def csv_header(path: Path) -> list[str]:
+    """The header of a CSV file (names stripped); refuses a file Spark's reader would misread."""
+    with path.open("rb") as handle:
+        head = handle.read(65536)
+    first_cr, first_lf = head.find(b"\r"), head.find(b"\n")
+    if first_cr != -1 and (first_lf == -1 or first_cr < first_lf - 1):
+        raise InputContractError(
+            f"{path}: lines end with CR only (an old Mac format); save it with LF or CRLF line ends "
+            "(CSV UTF-8)"
+        )
+    for _, fields in csv_records(path):
+        return [name.strip() for name in fields]
+    return []
+
+
+def _parquet_schema(path: Path) -> pyarrow.Schema:
+    try:
+        return pyarrow.parquet.read_schema(path)
+    except (pyarrow.ArrowException, OSError) as error:
+        raise InputContractError(f"{path}: not a readable parquet file ({error}); write it again") from None
+
+
+def _parquet_columns(source: InputFile) -> list[str]:
+    """The columns of a parquet dataset, after checking that every part file has the same types."""
+    schemas = {path: _parquet_schema(path) for path in source.files}
+    first_path, first = next(iter(schemas.items()))
+    for path, schema in schemas.items():
+        for name in source.dataset.columns:
+            if (
+                name in first.names
+                and name in schema.names
+                and schema.field(name).type != first.field(name).type
+            ):
+                raise InputContractError(
+                    f"{path}: column {name} is {schema.field(name).type}, {first_path.name} has "
+                    f"{first.field(name).type}; all part files need one type per column"
+                )
+    return first.names
+
+
+def check_columns(source: InputFile) -> list[str]:
     """Fail fast, naming file and columns, when a file lacks contract columns; return the header.
 
     Extra columns are allowed and columns may come in any order, but every part file of a
-    dataset must have the same header.
+    dataset must have the same header. A reference dataset that may be undated needs
+    `as_of_date` only if it is dated.
     """
-    if source.fmt == "csv":
-        headers = {}
-        for path in _csv_files(source):
-            with path.open(newline="", encoding="utf-8") as handle:
-                header = [name.strip() for name in next(csv.reader(handle), [])]
-            _compare_columns(path, header, source.dataset)
-            headers[path] = header
-        first_path, first = next(iter(headers.items()))
-        for path, header in headers.items():
-            if header != first:
-                raise InputContractError(
-                    f"{path}: header differs from {first_path}; all part files need one header"
-                )
-        return first
-    names = spark.read.parquet(str(source.path)).columns
-    _compare_columns(source.path, names, source.dataset)
-    return names
+    if not source.files:
+        raise InputContractError(f"{source.path}: no .{source.fmt} files in the folder")
+    if source.fmt == "parquet":
+        names = _parquet_columns(source)
+        _compare_columns(source.path, names, source.dataset)
+        return names
+    headers = {}
+    for path in source.files:
+        header = csv_header(path)
+        _compare_columns(path, header, source.dataset)
+        headers[path] = header
+    first_path, first = next(iter(headers.items()))
+    for path, header in headers.items():
+        if header != first:
+            raise InputContractError(
+                f"{path}: header differs from {first_path}; all part files need one header"
+            )
+    return first
 
 
 def _compare_columns(path: Path, found: list[str], dataset: contract.Dataset) -> None:
-    missing = [column for column in dataset.columns if column not in found]
+    dated = contract.SNAPSHOT_DATE in found or not dataset.may_be_undated
+    missing = [column for column in dataset.required_columns(dated) if column not in found]
     if missing:
+        optional = (
+            f" ({contract.SNAPSHOT_DATE} is optional: without it the file is one snapshot for every "
+            "as-of date)"
+            if dataset.may_be_undated
+            else ""
+        )
         raise InputContractError(
-            f"{path}: missing column(s) {', '.join(missing)} for {dataset.name}; "
-            f"the contract needs {', '.join(dataset.columns)} (extra columns are allowed)"
+            f"{path}: missing column(s) {', '.join(missing)} for {dataset.name}; the contract needs "
+            f"{', '.join(dataset.required_columns(dated))}{optional} (extra columns are allowed)"
         )
 
 
@@ -101,6 +218,7 @@ def _compare_columns(path: Path, found: list[str], dataset: contract.Dataset) ->
 
 _DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+_MAY_BE_EMPTY = ("counterparty_name", "entity_name")
 
 REFERENCE_SCHEMAS = {
     "entities": T.StructType(
@@ -131,90 +249,170 @@ REFERENCE_SCHEMAS = {
 }
 
 
-def _check_reference_value(column: str, value: str) -> str | None:
+def _check_reference_value(field: T.StructField, value: str) -> str | None:
     """Why a reference value is unusable, or None when it is fine."""
-    if value == "" and column != "counterparty_name" and column != "entity_name":
-        return "is empty"
-    if column == "as_of_date":
+    column = field.name
+    if value == "":
+        return None if column in _MAY_BE_EMPTY else "is empty"
+    if isinstance(field.dataType, T.DateType):
         if not _DATE_PATTERN.match(value):
             return f"{value!r} is not a date (yyyy-mm-dd)"
         try:
             date.fromisoformat(value)
         except ValueError:
             return f"{value!r} is not a calendar date"
+    if isinstance(field.dataType, T.NumericType):
+        try:
+            number = float(value)
+        except ValueError:
+            return f"{value!r} is not a number"
+        if not math.isfinite(number):
+            return f"{value!r} is not a finite number"
+        if column == "rate_to_usd" and number <= 0:
+            return f"{value} must be > 0"
     if column == "counterparty_type" and value not in contract.COUNTERPARTY_TYPES:
         return f"{value!r} is not one of {', '.join(contract.COUNTERPARTY_TYPES)}"
     if column in ("currency", "reporting_currency") and not _CURRENCY_PATTERN.match(value):
         return f"{value!r} is not an ISO 4217 currency code"
-    if column == "rate_to_usd":
-        try:
-            if float(value) <= 0:
-                return f"{value} must be > 0"
-        except ValueError:
-            return f"{value!r} is not a number"
     return None
 
 
-def _reference_rows(spark: SparkSession, source: InputFile):
-    """Yield (file, line, row-as-strings) for a reference dataset, whatever its format."""
-    if source.fmt == "csv":
-        for path in _csv_files(source):
-            with path.open(newline="", encoding="utf-8") as handle:
-                reader = csv.DictReader(handle)
-                for line, row in enumerate(reader, start=2):
-                    yield path.name, line, row
-    else:
-        frame = spark.read.parquet(str(source.path)).select(
-            *[F.col(column).cast("string").alias(column) for column in source.dataset.columns]
-        )
-        for index, row in enumerate(frame.toLocalIterator(), start=1):
-            yield source.path.name, index, {k: ("" if v is None else v) for k, v in row.asDict().items()}
+def _typed(field: T.StructField, value: str) -> object:
+    """A checked text value as the type of its column (empty text is null)."""
+    if value == "":
+        return None
+    if isinstance(field.dataType, T.DateType):
+        return date.fromisoformat(value)
+    if isinstance(field.dataType, T.DecimalType):
+        return Decimal(value)
+    if isinstance(field.dataType, T.NumericType):
+        return float(value)
+    return value
 
 
-def reference_problems(spark: SparkSession, source: InputFile) -> list[str]:
-    """Every problem of one reference dataset, as `file:line: column ...`."""
-    dataset = source.dataset
-    errors: list[str] = []
-    seen: dict[tuple, int] = {}
-    for file_name, line, row in _reference_rows(spark, source):
-        if None in row or any(row.get(column) is None for column in dataset.columns):
-            errors.append(f"{file_name}:{line}: malformed row (wrong number of fields)")
+def _as_text(value: object) -> str:
+    """A parquet value as the text a CSV would hold (dates ISO, numbers as Python writes them)."""
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _reference_rows(source: InputFile, columns: tuple[str, ...]) -> Iterator[tuple[str, int, dict | None]]:
+    """(file, line, {column: text}) per record of a reference dataset, whatever its format.
+
+    The row is None for a CSV record with the wrong number of fields. Parquet rows are numbered
+    from 1 within their file. A quoted line break inside a value is kept as one LF.
+    """
+    for path in source.files:
+        if source.fmt == "parquet":
+            try:
+                table = pyarrow.parquet.read_table(path, columns=list(columns))
+            except (pyarrow.ArrowException, OSError) as error:
+                raise InputContractError(f"{path}: not a readable parquet file ({error})") from None
+            for index, row in enumerate(table.to_pylist(), start=1):
+                yield path.name, index, {column: _as_text(row[column]) for column in columns}
             continue
-        for column in dataset.columns:
-            problem = _check_reference_value(column, row[column].strip())
-            if problem:
-                errors.append(f"{file_name}:{line}: column {column}: {problem}")
-        key = tuple(row[column].strip() for column in dataset.key)
-        if key in seen:
-            errors.append(f"{file_name}:{line}: duplicate key {key} (first on line {seen[key]})")
-        seen.setdefault(key, line)
-    return errors
+        records = csv_records(path)
+        header = [name.strip() for name in next(records, (1, []))[1]]
+        for line, fields in records:
+            if len(fields) != len(header):
+                yield path.name, line, None
+                continue
+            values = dict(zip(header, fields, strict=True))
+            yield path.name, line, {column: values[column].replace("\r\n", "\n") for column in columns}
 
 
-def validate_references(spark: SparkSession, sources: list[InputFile], max_errors: int = 50) -> None:
-    """Check every reference dataset; raise one error listing every problem of all of them."""
-    errors = [error for source in sources for error in reference_problems(spark, source)]
+@dataclass(frozen=True)
+class ReferenceData:
+    """One checked reference dataset: typed rows, as dated snapshots or as one undated snapshot.
+
+    `rows` follow `schema` (REFERENCE_SCHEMAS, less `as_of_date` when undated).
+    """
+
+    source: InputFile
+    dated: bool
+    rows: list[tuple]
+
+    @property
+    def name(self) -> str:
+        return self.source.dataset.name
+
+    @property
+    def schema(self) -> T.StructType:
+        fields = REFERENCE_SCHEMAS[self.name].fields
+        return T.StructType([f for f in fields if self.dated or f.name != contract.SNAPSHOT_DATE])
+
+    def dates(self, as_of_dates: list[date] | None = None) -> set[date]:
+        """The as-of dates of a dated dataset (within `as_of_dates` when given); none when undated."""
+        if not self.dated:
+            return set()
+        return {row[0] for row in self.rows if not as_of_dates or row[0] in as_of_dates}
+
+    def frame(self, spark: SparkSession, as_of_dates: list[date] | None = None) -> DataFrame:
+        """The rows for the deal-level joins: dated ones within `as_of_dates` (all when None)."""
+        rows = (
+            [row for row in self.rows if row[0] in as_of_dates] if as_of_dates and self.dated else self.rows
+        )
+        return spark.createDataFrame(rows, self.schema)
+
+    def snapshots(self, spark: SparkSession, as_of_dates: list[date]) -> DataFrame:
+        """A full snapshot per as-of date for the lake: an undated one is repeated for every date."""
+        if self.dated:
+            return self.frame(spark, as_of_dates)
+        dates = spark.createDataFrame([(day,) for day in sorted(as_of_dates)], "as_of_date date")
+        return dates.crossJoin(self.frame(spark)).select(*REFERENCE_SCHEMAS[self.name].fieldNames())
+
+
+def read_reference(source: InputFile, header: list[str]) -> tuple[ReferenceData, list[str]]:
+    """Read and check one reference dataset: its typed rows and every problem as `file:line: ...`."""
+    dataset = source.dataset
+    dated = contract.SNAPSHOT_DATE in header
+    schema = REFERENCE_SCHEMAS[dataset.name]
+    fields = [field for field in schema.fields if dated or field.name != contract.SNAPSHOT_DATE]
+    columns = tuple(field.name for field in fields)
+    key = dataset.key_columns(dated)
+    errors: list[str] = []
+    rows: list[tuple] = []
+    seen: dict[tuple, str] = {}
+    try:
+        for file_name, line, row in _reference_rows(source, columns):
+            if row is None:
+                errors.append(f"{file_name}:{line}: malformed row (wrong number of fields)")
+                continue
+            values = {column: row[column].strip() for column in columns}
+            problems = [
+                f"{file_name}:{line}: column {field.name}: {problem}"
+                for field in fields
+                if (problem := _check_reference_value(field, values[field.name]))
+            ]
+            errors.extend(problems)
+            where = f"{file_name}:{line}" if len(source.files) > 1 else f"line {line}"
+            row_key = tuple(values[column] for column in key)
+            if row_key in seen:
+                errors.append(f"{file_name}:{line}: duplicate key {row_key} (first on {seen[row_key]})")
+            seen.setdefault(row_key, where)
+            if not problems:
+                rows.append(tuple(_typed(field, values[field.name]) for field in fields))
+    except InputContractError as error:  # the file cannot be read on: report it with the rest
+        errors.append(str(error))
+    return ReferenceData(source, dated, rows), errors
+
+
+def read_references(
+    sources: list[InputFile], headers: dict[str, list[str]], max_errors: int = 50
+) -> dict[str, ReferenceData]:
+    """Read and check every reference dataset; raise one error listing every problem of all of them."""
+    references, errors = {}, []
+    for source in sources:
+        references[source.dataset.name], problems = read_reference(source, headers[source.dataset.name])
+        errors.extend(problems)
     if errors:
         shown = errors[:max_errors]
         more = f"\n  ... and {len(errors) - max_errors} more" if len(errors) > max_errors else ""
         raise InputContractError(
             f"reference data: {len(errors)} problem(s); fix them and rerun:\n  " + "\n  ".join(shown) + more
         )
-
-
-def read_reference(spark: SparkSession, source: InputFile) -> DataFrame:
-    schema = REFERENCE_SCHEMAS[source.dataset.name]
-    if source.fmt == "csv":
-        frame = spark.read.csv(
-            [str(p) for p in _csv_files(source)], header=True, schema=None, inferSchema=False
-        )
-        return frame.select(
-            *[F.trim(F.col(field.name)).cast(field.dataType).alias(field.name) for field in schema.fields]
-        )
-    frame = spark.read.parquet(str(source.path))
-    return frame.select(
-        *[F.col(field.name).cast(field.dataType).alias(field.name) for field in schema.fields]
-    )
+    return references
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,25 +423,42 @@ RAW_RECORD = "raw_record"
 
 
 def read_deals(spark: SparkSession, source: InputFile, header: list[str]) -> DataFrame:
-    """Deals as read, plus `source_file` and, for CSV lines with the wrong field count, `raw_record`."""
-    if source.fmt == "csv":
-        # Every column of the file's header as a string, by name: typing happens in validate_deals
-        # so that a bad value becomes a reject with its reason instead of a silent null.
-        schema = T.StructType(
-            [T.StructField(column, T.StringType()) for column in header]
-            + [T.StructField(RAW_RECORD, T.StringType())]
-        )
-        frame = spark.read.csv(
-            [str(p) for p in _csv_files(source)],
-            header=True,
-            schema=schema,
-            mode="PERMISSIVE",
-            columnNameOfCorruptRecord=RAW_RECORD,
-        ).select(*contract.DEALS.columns, RAW_RECORD)
-    else:
-        frame = spark.read.parquet(str(source.path)).select(*contract.DEALS.columns)
-        frame = frame.withColumn(RAW_RECORD, F.lit(None).cast("string"))
-    return frame.withColumn("source_file", F.col("_metadata.file_name"))
+    """Deals as read, plus `source_file` and, for CSV records with the wrong field count, `raw_record`.
+
+    CSV as RFC 4180 (see the module docstring): `multiLine` lets a quoted field span lines, `escape`
+    reads a doubled quote as a quote, and `lineSep` splits records at LF only, so a CRLF file leaves
+    a CR at the end of each record's last field, which is dropped here.
+    """
+    files = [str(path) for path in source.files]
+    with spark_errors.translated(
+        f"deals {source.path}", "check that the files are the extract as written", InputContractError
+    ):
+        if source.fmt == "csv":
+            # Every column of the file's header as a string, by name: typing happens in validate_deals
+            # so that a bad value becomes a reject with its reason instead of a silent null.
+            schema = T.StructType(
+                [T.StructField(column, T.StringType()) for column in header]
+                + [T.StructField(RAW_RECORD, T.StringType())]
+            )
+            frame = spark.read.csv(
+                files,
+                header=True,
+                schema=schema,
+                mode="PERMISSIVE",
+                columnNameOfCorruptRecord=RAW_RECORD,
+                multiLine=True,
+                escape='"',
+                lineSep="\n",
+                encoding="UTF-8",
+            )
+            last = header[-1]
+            frame = frame.withColumn(last, F.rtrim(F.col(last), F.lit("\r"))).select(
+                *contract.DEALS.columns, RAW_RECORD
+            )
+        else:
+            frame = spark.read.parquet(*files).select(*contract.DEALS.columns)
+            frame = frame.withColumn(RAW_RECORD, F.lit(None).cast("string"))
+        return frame.withColumn("source_file", F.col("_metadata.file_name"))
 
 
 def _as_string(frame: DataFrame, column: str) -> Column:
@@ -256,10 +471,16 @@ def _as_date(frame: DataFrame, column: str) -> Column:
     return F.try_to_date(_as_string(frame, column), contract.DATE_FORMAT)
 
 
-def _as_double(frame: DataFrame, column: str) -> Column:
+def _as_number(frame: DataFrame, column: str) -> Column:
+    """A finite double; null (a reject) for text that is no number, NaN, an infinity or overflows.
+
+    Spark reads 'nan', 'inf', '-Infinity' as doubles and '1e400' as infinity; none is an amount.
+    """
     if isinstance(frame.schema[column].dataType, T.NumericType):
-        return F.col(column).cast("double")
-    return _as_string(frame, column).try_cast("double")
+        number = F.col(column).cast("double")
+    else:
+        number = _as_string(frame, column).try_cast("double")
+    return F.when(~F.isnan(number) & (F.abs(number) != F.lit(math.inf)), number)
 
 
 def _as_flag(frame: DataFrame, column: str) -> Column:
@@ -302,11 +523,11 @@ def validate_deals(raw: DataFrame) -> DataFrame:
         _as_string(raw, "counterparty_id").alias("counterparty_id"),
         _as_string(raw, "product_type").alias("product_type"),
         F.upper(_as_string(raw, "currency")).alias("currency"),
-        _as_double(raw, "amount").alias("amount"),
+        _as_number(raw, "amount").alias("amount"),
         _as_date(raw, "maturity_date").alias("maturity_date"),
         F.nullif(_as_string(raw, "hqla_class"), F.lit("")).alias("hqla_class"),
         *[_as_flag(raw, column).alias(column) for column in contract.FLAG_COLUMNS],
-        _as_double(raw, "collateral_market_value").alias("collateral_market_value"),
+        _as_number(raw, "collateral_market_value").alias("collateral_market_value"),
         F.col("source_file"),
         F.col(RAW_RECORD),
         *[F.col(column).alias(RAW_PREFIX + column) for column in contract.DEALS.columns],
@@ -325,7 +546,7 @@ def validate_deals(raw: DataFrame) -> DataFrame:
             F.col("amount").isNull()
             | (F.col("collateral_market_value").isNull() & ~_empty(RAW_PREFIX + "collateral_market_value")),
         ),
-        ("negative_amount", F.col("amount") < 0),
+        ("negative_amount", (F.col("amount") < 0) | (F.col("collateral_market_value") < 0)),
         ("maturity_before_as_of", F.col("maturity_date") < F.col("as_of_date")),
         (
             "missing_hqla_class",
@@ -342,11 +563,43 @@ def validate_deals(raw: DataFrame) -> DataFrame:
             & F.col("collateral_market_value").isNull(),
         ),
     ]
-    return add_reject_checks(typed, checks).transform(_keep_ingest_rejects)
+    return (
+        add_reject_checks(typed, checks).transform(_keep_ingest_rejects).transform(reject_duplicate_deal_ids)
+    )
+
+
+def reject_duplicate_deal_ids(deals: DataFrame) -> DataFrame:
+    """Reject every row of an (as_of_date, deal_id) that comes more than once: `duplicate_deal_id`.
+
+    Rows already rejected count (the bank sent the key twice) but keep their first reason. One
+    window over the key: the only shuffle of the deal-level chain; its rows come out sorted by
+    as_of_date, the order the partitioned write of the lake needs, so that write sorts nothing.
+    """
+    rows = F.count(F.lit(1)).over(Window.partitionBy("as_of_date", "deal_id"))
+    duplicate = F.col("as_of_date").isNotNull() & ~_empty("deal_id") & (rows > 1)
+    checked = add_reject_checks(deals.withColumn("_rows_per_key", rows), [("duplicate_deal_id", duplicate)])
+    detail = F.concat(
+        F.lit("deal_id '"),
+        F.col("deal_id"),
+        F.lit("' is on "),
+        F.col("_rows_per_key").cast("string"),
+        F.lit(" rows for as_of_date "),
+        F.col("as_of_date").cast("string"),
+    )
+    is_duplicate = F.col("reject_reason") == F.lit("duplicate_deal_id")
+    return checked.withColumn(
+        "_ingest_detail", F.when(is_duplicate, detail).otherwise(F.col("_ingest_detail"))
+    ).drop("_rows_per_key")
 
 
 def add_reject_checks(frame: DataFrame, checks: list[tuple[str, Column]]) -> DataFrame:
-    """Record the code of the first failing check as `reject_reason`; an earlier reason wins."""
+    """Record the code of the first failing check as `reject_reason`; an earlier reason wins.
+
+    Codes must be declared in contract.REJECT_REASONS (the list the lake's readers are told about).
+    """
+    undeclared = [code for code, _ in checks if code not in contract.REJECT_REASONS]
+    if undeclared:
+        raise ValueError(f"reject reason(s) {undeclared} are not declared in contract.REJECT_REASONS")
     reason: Column = F.lit(None).cast("string")
     for code, failed in reversed(checks):
         reason = F.when(F.coalesce(failed, F.lit(False)), F.lit(code)).otherwise(reason)
@@ -367,10 +620,28 @@ def _detail(details: dict[str, Column]) -> Column:
     return detail
 
 
+UNCLOSED_QUOTE_DETAIL = (
+    "wrong number of fields: a quoted field in this record is never closed, so the lines after it "
+    "were read into it"
+)
+
+
+def _unclosed_quote() -> Column:
+    """A malformed record that spans lines and holds an odd number of quote characters: a quoted
+    field opened and never closed, so the reader took the following lines into it (RFC 4180 pairs
+    every opening quote with a closing one, and a quote inside a field is doubled). A stray quote
+    inside an unquoted field (`12" pipe`) keeps its record on one line: that is a plain malformed row."""
+    record = F.col(RAW_RECORD)
+    quotes = F.length(record) - F.length(F.replace(record, F.lit('"'), F.lit("")))
+    return (quotes % 2 == 1) & record.contains("\n")
+
+
 def _ingest_details() -> dict[str, Column]:
     """Messages of the checks of validate_deals, from the values as sent."""
     return {
-        "malformed_row": F.lit("wrong number of fields"),
+        "malformed_row": F.when(_unclosed_quote(), F.lit(UNCLOSED_QUOTE_DETAIL)).otherwise(
+            F.lit("wrong number of fields")
+        ),
         "missing_field": F.concat(
             _listed([(_empty(c), F.lit(c)) for c in ("deal_id", "entity_id", "counterparty_id")]),
             F.lit(": empty"),
@@ -382,7 +653,9 @@ def _ingest_details() -> dict[str, Column]:
         "bad_amount": F.when(
             F.col("amount").isNull(), F.concat(F.lit("amount: "), _quoted_raw("amount"))
         ).otherwise(F.concat(F.lit("collateral_market_value: "), _quoted_raw("collateral_market_value"))),
-        "negative_amount": F.concat(F.lit("amount: "), _raw("amount")),
+        "negative_amount": F.when(F.col("amount") < 0, F.concat(F.lit("amount: "), _raw("amount"))).otherwise(
+            F.concat(F.lit("collateral_market_value: "), _raw("collateral_market_value"))
+        ),
         "maturity_before_as_of": F.concat(
             F.lit("maturity_date "),
             _raw("maturity_date"),
@@ -454,22 +727,3 @@ def raw_record() -> Column:
     """
     typed = F.to_json(F.struct(*[F.col(c).cast("string").alias(c) for c in contract.DEALS.columns]))
     return F.coalesce(F.col("_ingest_raw"), typed)
-
-
-REJECT_REASONS = (
-    "malformed_row",
-    "missing_field",
-    "bad_date",
-    "unknown_product_type",
-    "bad_amount",
-    "negative_amount",
-    "maturity_before_as_of",
-    "missing_hqla_class",
-    "unknown_hqla_class",
-    "bad_flag",
-    "missing_collateral_value",
-    "unknown_entity",
-    "unknown_counterparty",
-    "unknown_currency",
-    "unclassified",
-)
