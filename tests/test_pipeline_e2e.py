@@ -225,6 +225,12 @@ def test_every_case_binds_what_its_name_says(pipeline):
     assert flags("l2_cap_binds") == {"l2_cap_binds"}
     assert "inflow_cap_binds" in flags("inflow_cap_binds")
     assert flags("unwind_binds") & {"l2b_cap_binds", "l2_cap_binds"}
+    # Level 2B exactly 15% of the stock: nothing binds, whatever a floating-point residue would say
+    for case in (
+        "l2b_at_the_limit", "mdb_secured_funding", "central_bank_secured_funding", "encumbered_cash",
+        "operational_placement",
+    ):  # fmt: skip
+        assert flags(case) == set(), case
 
 
 @pytest.mark.e2e

@@ -70,7 +70,7 @@ ratio as (
 
 ),
 
-final as (
+published as (
 
     select
         ratio.scenario,
@@ -91,15 +91,47 @@ final as (
         round(ratio.capped_inflows, 4) as capped_inflows,
         round(ratio.total_outflows - ratio.capped_inflows, 4) as net_cash_outflows,
         round(ratio.hqla / nullif(ratio.total_outflows - ratio.capped_inflows, 0), 6) as lcr,
-        ratio.adj_15_cap > 0 as l2b_cap_binds,
-        ratio.adj_40_cap > 0 as l2_cap_binds,
-        ratio.total_inflows > ratio.inflow_cap * ratio.total_outflows as inflow_cap_binds,
         ratio.deal_count,
         ratio.adjusted_deal_count,
         ratio.is_adjusted as has_component_adjustments,
         ratio.adjustment_rule_ids as component_adjustment_rule_ids,
         ratio.run_id
     from ratio
+
+),
+
+final as (
+
+    -- A flag says what the published figures say: a cap binds when its published adjustment is
+    -- above zero, the inflow cap when the published capped inflows are below the total inflows.
+    select
+        published.scenario,
+        published.entity_id,
+        published.as_of_date,
+        published.reporting_currency,
+        published.hqla_level1,
+        published.hqla_level2a,
+        published.hqla_level2b,
+        published.adjusted_level1,
+        published.adjusted_level2a,
+        published.adjusted_level2b,
+        published.adj_15_cap,
+        published.adj_40_cap,
+        published.hqla,
+        published.total_outflows,
+        published.total_inflows,
+        published.capped_inflows,
+        published.net_cash_outflows,
+        published.lcr,
+        published.adj_15_cap > 0 as l2b_cap_binds,
+        published.adj_40_cap > 0 as l2_cap_binds,
+        published.capped_inflows < published.total_inflows as inflow_cap_binds,
+        published.deal_count,
+        published.adjusted_deal_count,
+        published.has_component_adjustments,
+        published.component_adjustment_rule_ids,
+        published.run_id
+    from published
 
 )
 
