@@ -227,7 +227,7 @@ def expected_audit() -> list[tuple]:
         ("R06-NOT-IN-FROM-EDGE", "deal", "D14", "amount_rep", 500.0, 1000.0),
         ("R07-RANGE-EXPIRY-EDGE", "deal", "D13", "weight", 0.5, 0.4),
         ("R07-RANGE-EXPIRY-EDGE", "deal", "D13", "is_insured", "false", "true"),
-        ("R11-NOT-NULL-HOSTILE", "deal", "I07", "bcbs_paragraph", "BCBS 238 para 142", HOSTILE_VALUE),
+        ("R11-NOT-NULL-HOSTILE", "deal", "I07", "bcbs_paragraph", "BCBS 238 para 69", HOSTILE_VALUE),
         ("R02-ORD-ADD", category, "E1|OUT_DERIVATIVE", "weighted_amount", 300.0, 375.0),
         ("R01-ORD-MUL", category, "E1|OUT_DERIVATIVE", "weighted_amount", 375.0, 187.5),
         ("R03-ORD-TIE", category, "E1|OUT_DERIVATIVE", "weighted_amount", 187.5, 197.5),
