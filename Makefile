@@ -7,6 +7,9 @@ INSTALLED := $(VENV)/.installed
 SAMPLE ?= sample
 SAMPLE_DEALS ?= 20000
 BENCH_DEALS ?= 1000000
+BENCH_ENTITIES ?= 3
+BENCH_DATES ?= 1
+BENCH_SEED ?= 42
 RECALC_BENCH_DEALS ?= 300000
 
 .DEFAULT_GOAL := help
@@ -44,8 +47,8 @@ lint: setup ## ruff on the Python code
 	$(BIN)/ruff check python tests
 	$(BIN)/ruff format --check python tests
 
-bench: setup ## benchmark the pipeline on BENCH_DEALS deals (default 1M; make bench BENCH_DEALS=10000000 for 10M)
-	$(BIN)/python -m regcalc.bench --deals $(BENCH_DEALS)
+bench: setup ## benchmark on BENCH_DEALS deals (1M; 10M: BENCH_DEALS=10000000; issue 10's bank: BENCH_ENTITIES=5 BENCH_DATES=2 BENCH_SEED=7)
+	$(BIN)/python -m regcalc.bench --deals $(BENCH_DEALS) --entities $(BENCH_ENTITIES) --dates $(BENCH_DATES) --seed $(BENCH_SEED)
 
 bench-recalc: setup ## incremental recalc vs full rebuild: 30 dates of history, one rule changed on one date
 	$(BIN)/python -m regcalc.bench --recalc --deals $(RECALC_BENCH_DEALS) --dates 30

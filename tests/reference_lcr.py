@@ -14,10 +14,14 @@ Spec followed (shared with the pipeline):
 - Amounts (and collateral_market_value) go to the entity's reporting currency with the same-date FX
   snapshot: amount * rate_to_usd(deal ccy) / rate_to_usd(reporting ccy).
 - Residual maturity = maturity_date - as_of_date in days; blank = "open"; <= 30 "within_30d"; else
-  "beyond_30d" (BCBS 238 para 16: 30 calendar-day horizon). is_domestic = counterparty.country ==
-  entity.country on the same snapshot.
+  "beyond_30d" (BCBS 238 para 16: a 30 calendar-day stress scenario; para 69: net cash outflows over the
+  next 30 calendar days). is_domestic = counterparty.country == entity.country on the same snapshot
+  ("domestic": the jurisdiction where the bank is incorporated, footnote to para 113).
 - HQLA at post-haircut value; Annex 1 caps on the levels adjusted for the unwind of repos / reverse repos
   that are within 30 days or open; the 75% inflow cap (para 69 and 144).
+- Arithmetic is exact (fractions.Fraction: amounts, FX rates and rates as the decimals written in the files
+  and in the table below), so a cap exactly at its limit gives exactly 0; results are returned as floats.
+  The pipeline rounds each product to 6 decimals, so the two agree to far better than a cent.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 # --------------------------------------------------------------------------------------------------------
@@ -51,7 +56,7 @@ COUNTERPARTY_TYPES = {
 TRUE_VALUES = {"true", "t", "1", "yes", "y"}
 FALSE_VALUES = {"false", "f", "0", "no", "n", ""}
 
-HORIZON_DAYS = 30  # BCBS 238 para 16 / Annex 1: 30 calendar days
+HORIZON_DAYS = 30  # BCBS 238 para 16 and 69: 30 calendar days
 
 RETAIL_LIKE = {"retail", "small_business"}  # para 89: small business deposits are treated as retail
 NON_FINANCIAL_WHOLESALE = {"non_financial_corporate", "sovereign", "central_bank", "pse", "mdb"}
@@ -70,24 +75,24 @@ HAIRCUT = {
 # Which cap bucket each class counts in (para 51 / 53; RMBS and other 2B are both Level 2B)
 LEVEL_OF = {"L1": "L1", "L2A": "L2A", "L2B_RMBS": "L2B", "L2B": "L2B"}
 
-L2B_CAP = 0.15  # para 53 and Annex 1: Level 2B at most 15% of HQLA (after haircuts, adjusted levels)
+L2B_CAP = 0.15  # para 47 and Annex 1: Level 2B at most 15% of HQLA (after haircuts, adjusted levels)
 L2_CAP = 0.40  # para 51 and Annex 1: Level 2 at most 40% of HQLA
 INFLOW_CAP = 0.75  # para 69 and 144: inflows offset at most 75% of outflows
 
 # Run-off rates (outflows)
 RETAIL_STABLE = 0.05  # para 75 (and para 89 for small business): insured + established relationship
 RETAIL_LESS_STABLE = 0.10  # para 79 (and para 89)
-RETAIL_TERM = 0.00  # para 82-84: no legal right to withdraw within 30 days -> excluded
-WHOLESALE_TERM = 0.00  # para 85: only funding callable / maturing within 30 days counts
+RETAIL_TERM = 0.00  # para 82-83: no legal right to withdraw within 30 days -> excluded
+WHOLESALE_TERM = 0.00  # para 86-87: only funding callable / maturing within 30 days counts
 OPERATIONAL_INSURED = 0.05  # para 104: operational deposits fully covered by deposit insurance
 OPERATIONAL = 0.25  # para 93: operational deposits (clearing, custody, cash management)
 NONFIN_INSURED = 0.20  # para 108: non-financial corporates / sovereigns / CBs / PSEs / MDBs, fully insured
 NONFIN = 0.40  # para 107: non-financial corporates / sovereigns / CBs / PSEs / MDBs
 FINANCIAL_RUNOFF = 1.00  # para 109: banks and other financial institutions
-SECURED_TERM = 0.00  # secured funding maturing beyond 30 days: outside the horizon
-SECURED_L1_OR_CB = 0.00  # para 115: backed by Level 1 or with the central bank
+SECURED_TERM = 0.00  # para 113: the factors apply to secured funding maturing within 30 days
+SECURED_L1_OR_CB = 0.00  # para 114-115: backed by Level 1, or with the bank's DOMESTIC central bank
 SECURED_L2A = 0.15  # para 115: backed by Level 2A
-SECURED_DOMESTIC_SOV = 0.25  # para 115: domestic sovereign / PSE / MDB, not backed by L1 / L2A
+SECURED_DOMESTIC_SOV = 0.25  # para 114-115: domestic sovereign, domestic PSE, or ANY MDB; not L1 / L2A
 SECURED_L2B_RMBS = 0.25  # para 115: backed by Level 2B RMBS
 SECURED_L2B = 0.50  # para 115: backed by other Level 2B
 SECURED_OTHER = 1.00  # para 115: all other secured funding
@@ -111,6 +116,7 @@ REVREPO_REHYPOTHECATED = 0.00  # para 146: collateral re-used to cover short pos
 LOAN_RETAIL = 0.50  # para 153: retail and small business
 LOAN_NONFIN = 0.50  # para 154(b): non-financial wholesale
 LOAN_FINANCIAL = 1.00  # para 154(a): financial institutions and central banks
+OPERATIONAL_PLACEMENT = 0.00  # para 156: operational deposits held at other financial institutions
 SECURITY_MATURING = 1.00  # para 155: non-HQLA securities maturing within 30 days
 DERIVATIVE_IN = 1.00  # para 158: net derivative cash inflows within 30 days
 # para 152: no inflow from loans with open maturity; inflows beyond 30 days are outside the horizon.
@@ -129,13 +135,13 @@ class Line:
     product_type: str
     category: str  # category code (same names as the seed table, for deal-level comparison)
     kind: str  # hqla | outflow | inflow | excluded
-    amount: float  # converted amount
+    amount: Fraction  # converted amount (exact)
     rate: float  # haircut for hqla lines, run-off / inflow rate otherwise
-    value: float  # hqla: amount * (1 - haircut); outflow / inflow: amount * rate; excluded: 0
+    value: Fraction  # hqla: amount * (1 - haircut); outflow / inflow: amount * rate; excluded: 0
     level: str | None  # L1 / L2A / L2B for hqla lines
-    unwind_l1: float = 0.0
+    unwind_l1: Fraction = Fraction(0)
     unwind_level: str | None = None
-    unwind_value: float = 0.0
+    unwind_value: Fraction = Fraction(0)
 
 
 @dataclass
@@ -174,7 +180,8 @@ def parse_flag(text: str) -> bool | None:
     return None
 
 
-def parse_number(text: str) -> float | None:
+def parse_number(text: str) -> Fraction | None:
+    """The exact value of a finite decimal number as written, or None."""
     text = (text or "").strip()
     if text == "":
         return None
@@ -182,7 +189,17 @@ def parse_number(text: str) -> float | None:
         value = float(text)
     except ValueError:
         return None
-    return value if math.isfinite(value) else None
+    if not math.isfinite(value):
+        return None
+    try:
+        return Fraction(text)
+    except ValueError:
+        return Fraction(value)
+
+
+def exact(rate: float) -> Fraction:
+    """A rate of the table above as the decimal it is written as (0.15 -> 3/20)."""
+    return Fraction(repr(rate))
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -236,6 +253,8 @@ def classify(
     """Return (category_code, kind, rate). For hqla, rate is the haircut."""
     within = bucket != "beyond_30d"  # open counts as callable now
 
+    if product in {"cash", "central_bank_reserve"} and encumbered:
+        return "EXCL_ENCUMBERED_ASSET", "excluded", 0.0  # para 31: every asset of the stock unencumbered
     if product == "cash":
         return "HQLA_L1_CASH", "hqla", HAIRCUT["L1"]  # para 50(a)
     if product == "central_bank_reserve":
@@ -279,11 +298,11 @@ def classify(
     if product == "repo":
         if not within:
             return "OUT_SECURED_TERM", "outflow", SECURED_TERM
-        if cp_type == "central_bank" or hqla_class == "L1":
+        if hqla_class == "L1" or (cp_type == "central_bank" and domestic):
             return "OUT_SECURED_L1_OR_CB", "outflow", SECURED_L1_OR_CB
         if hqla_class == "L2A":
             return "OUT_SECURED_L2A", "outflow", SECURED_L2A
-        if domestic and cp_type in {"sovereign", "pse", "mdb"}:
+        if (domestic and cp_type in {"sovereign", "pse"}) or cp_type == "mdb":
             return "OUT_SECURED_SOVEREIGN", "outflow", SECURED_DOMESTIC_SOV
         if hqla_class == "L2B_RMBS":
             return "OUT_SECURED_L2B_RMBS", "outflow", SECURED_L2B_RMBS
@@ -315,6 +334,8 @@ def classify(
         return "OUT_LIQUIDITY_FACILITY_FIN", "outflow", LIQUIDITY_FACILITY_FIN
 
     if product == "loan":
+        if operational and cp_type in FINANCIAL:  # the bank's own operational deposit held there
+            return "IN_OPERATIONAL_DEPOSIT", "inflow", OPERATIONAL_PLACEMENT
         if bucket == "open":
             return "EXCL_OPEN_MATURITY_LOAN", "excluded", 0.0  # para 152
         if bucket == "beyond_30d":
@@ -341,10 +362,11 @@ def classify(
 # --------------------------------------------------------------------------------------------------------
 # Annex 1
 # --------------------------------------------------------------------------------------------------------
-def cap_adjustments(adj_l1: float, adj_l2a: float, adj_l2b: float) -> tuple[float, float]:
-    """BCBS 238 Annex 1: (adjustment for the 15% cap, adjustment for the 40% cap) on adjusted levels."""
-    adj_15 = max(adj_l2b - 15 / 85 * (adj_l1 + adj_l2a), adj_l2b - 15 / 60 * adj_l1, 0.0)
-    adj_40 = max(adj_l2a + adj_l2b - adj_15 - 2 / 3 * adj_l1, 0.0)
+def cap_adjustments(adj_l1, adj_l2a, adj_l2b):
+    """BCBS 238 Annex 1: (adjustment for the 15% cap, adjustment for the 40% cap) on adjusted levels
+    (exact for Fraction or int levels)."""
+    adj_15 = max(adj_l2b - Fraction(15, 85) * (adj_l1 + adj_l2a), adj_l2b - Fraction(15, 60) * adj_l1, 0)
+    adj_40 = max(adj_l2a + adj_l2b - adj_15 - Fraction(2, 3) * adj_l1, 0)
     return adj_15, adj_40
 
 
@@ -378,7 +400,7 @@ def evaluate(input_dir: Path) -> OracleResult:
             input_dir, "entities", ("as_of_date", "entity_id", "country", "reporting_currency")
         )
     }
-    fx: dict[tuple[str, str], float] = {}
+    fx: dict[tuple[str, str], Fraction] = {}
     for r in _read_table(input_dir, "fx_rates", ("as_of_date", "currency", "rate_to_usd")):
         rate = parse_number(r["rate_to_usd"])
         if rate is not None and rate > 0:
@@ -431,7 +453,7 @@ def _deal_line(rec, counterparties, entities, fx) -> tuple[str | None, Line | No
         return "bad_amount", None
     if amount < 0:
         return "negative_amount", None
-    cmv = 0.0
+    cmv = Fraction(0)
     if rec["collateral_market_value"]:
         cmv = parse_number(rec["collateral_market_value"])
         if cmv is None:
@@ -487,28 +509,28 @@ def _deal_line(rec, counterparties, entities, fx) -> tuple[str | None, Line | No
     )
     level = None
     if kind == "hqla":
-        value = amount_rc * (1 - rate)
+        value = amount_rc * (1 - exact(rate))
         level = "L1" if product in {"cash", "central_bank_reserve"} else LEVEL_OF[hqla_class]
     elif kind in {"outflow", "inflow"}:
-        value = amount_rc * rate
+        value = amount_rc * exact(rate)
     else:
-        value = 0.0
+        value = Fraction(0)
 
     # Annex 1 / para 48 unwind of secured transactions within 30 days or open that exchange HQLA
     # for Level 1 (incl. cash): a repo or reverse repo against non-HQLA collateral is not unwound.
-    unwind_l1, unwind_level, unwind_value = 0.0, None, 0.0
+    unwind_l1, unwind_level, unwind_value = Fraction(0), None, Fraction(0)
     if product in {"repo", "reverse_repo"} and bucket != "beyond_30d" and hqla_class in LEVEL_OF:
-        collateral = cmv_rc * (1 - HAIRCUT[hqla_class]) if hqla_class in HAIRCUT else 0.0
+        collateral = cmv_rc * (1 - exact(HAIRCUT[hqla_class])) if hqla_class in HAIRCUT else Fraction(0)
         if product == "repo":  # cash goes back to the lender, the collateral comes back to us
             unwind_l1 = -amount_rc
             unwind_value = collateral
         else:  # reverse repo: our cash comes back, the collateral received goes back (if we hold it)
             unwind_l1 = amount_rc
-            unwind_value = 0.0 if flags["is_encumbered"] else -collateral
+            unwind_value = Fraction(0) if flags["is_encumbered"] else -collateral
         if hqla_class in LEVEL_OF and unwind_value:
             unwind_level = LEVEL_OF[hqla_class]
         else:
-            unwind_value = 0.0
+            unwind_value = Fraction(0)
 
     return None, Line(
         deal_id=rec["deal_id"],
@@ -533,9 +555,9 @@ def _aggregate(lines: list[Line]) -> list[dict]:
         groups[(line.entity_id, line.as_of_date)].append(line)
     out = []
     for (entity_id, as_of_date), group in sorted(groups.items()):
-        stock = {"L1": 0.0, "L2A": 0.0, "L2B": 0.0}
-        unwind = {"L1": 0.0, "L2A": 0.0, "L2B": 0.0}
-        outflows = inflows = 0.0
+        stock = {"L1": Fraction(0), "L2A": Fraction(0), "L2B": Fraction(0)}
+        unwind = {"L1": Fraction(0), "L2A": Fraction(0), "L2B": Fraction(0)}
+        outflows = inflows = Fraction(0)
         for line in group:
             if line.kind == "hqla":
                 stock[line.level] += line.value
@@ -549,24 +571,24 @@ def _aggregate(lines: list[Line]) -> list[dict]:
         adj = {k: stock[k] + unwind[k] for k in stock}
         adj_15, adj_40 = cap_adjustments(adj["L1"], adj["L2A"], adj["L2B"])
         hqla = stock["L1"] + stock["L2A"] + stock["L2B"] - adj_15 - adj_40
-        capped = min(inflows, INFLOW_CAP * outflows)
+        capped = min(inflows, exact(INFLOW_CAP) * outflows)
         nco = outflows - capped
+        amounts = {
+            "hqla_level1": stock["L1"],
+            "hqla_level2a": stock["L2A"],
+            "hqla_level2b": stock["L2B"],
+            "adj_15_cap": adj_15,
+            "adj_40_cap": adj_40,
+            "hqla": hqla,
+            "total_outflows": outflows,
+            "total_inflows": inflows,
+            "capped_inflows": capped,
+            "net_cash_outflows": nco,
+        }
         out.append(
-            {
-                "entity_id": entity_id,
-                "as_of_date": as_of_date,
-                "hqla_level1": stock["L1"],
-                "hqla_level2a": stock["L2A"],
-                "hqla_level2b": stock["L2B"],
-                "adj_15_cap": adj_15,
-                "adj_40_cap": adj_40,
-                "hqla": hqla,
-                "total_outflows": outflows,
-                "total_inflows": inflows,
-                "capped_inflows": capped,
-                "net_cash_outflows": nco,
-                "lcr": None if nco == 0 else hqla / nco,
-            }
+            {"entity_id": entity_id, "as_of_date": as_of_date}
+            | {name: float(value) for name, value in amounts.items()}
+            | {"lcr": None if nco == 0 else float(hqla / nco)}
         )
     return out
 
@@ -597,9 +619,9 @@ if __name__ == "__main__":  # print the oracle's view of a folder: python tests/
     result = evaluate(Path(sys.argv[1]))
     for ln in result.lines:
         print(
-            f"{ln.entity_id} {ln.as_of_date} {ln.deal_id:5} {ln.category:30} {ln.amount:12.4f} "
-            f"x {ln.rate:.2f} = {ln.value:12.4f}  unwind L1 {ln.unwind_l1:+.4f} "
-            f"{ln.unwind_level or ''} {ln.unwind_value:+.4f}"
+            f"{ln.entity_id} {ln.as_of_date} {ln.deal_id:5} {ln.category:30} {float(ln.amount):12.4f} "
+            f"x {ln.rate:.2f} = {float(ln.value):12.4f}  unwind L1 {float(ln.unwind_l1):+.4f} "
+            f"{ln.unwind_level or ''} {float(ln.unwind_value):+.4f}"
         )
     for row in result.lcr_rows:
         print(row)

@@ -23,6 +23,7 @@ import datetime as dt
 import os
 import re
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -227,7 +228,7 @@ def expected_audit() -> list[tuple]:
         ("R06-NOT-IN-FROM-EDGE", "deal", "D14", "amount_rep", 500.0, 1000.0),
         ("R07-RANGE-EXPIRY-EDGE", "deal", "D13", "weight", 0.5, 0.4),
         ("R07-RANGE-EXPIRY-EDGE", "deal", "D13", "is_insured", "false", "true"),
-        ("R11-NOT-NULL-HOSTILE", "deal", "I07", "bcbs_paragraph", "BCBS 238 para 142", HOSTILE_VALUE),
+        ("R11-NOT-NULL-HOSTILE", "deal", "I07", "bcbs_paragraph", "BCBS 238 para 69", HOSTILE_VALUE),
         ("R02-ORD-ADD", category, "E1|OUT_DERIVATIVE", "weighted_amount", 300.0, 375.0),
         ("R01-ORD-MUL", category, "E1|OUT_DERIVATIVE", "weighted_amount", 375.0, 187.5),
         ("R03-ORD-TIE", category, "E1|OUT_DERIVATIVE", "weighted_amount", 187.5, 197.5),
@@ -271,6 +272,8 @@ INVALID_RULES = [
     rule("X15-HUGE"),
     # Not applied (unapproved), so its override does not conflict with X09's.
     rule("X16-UNAPPROVED-OVERRIDE", approver=""),
+    # Values a decimal field cannot hold exactly (they would be rounded when cast to its type).
+    rule("X17-DECIMALS", priority="30"),  # its override conflicts with none
 ]
 INVALID_CONDITIONS = [
     ("X02-FIELD", "total_outflows", "=", "1"),
@@ -285,6 +288,7 @@ INVALID_CONDITIONS = [
     ("X05-VALUE", "residual_maturity_days", "in", "1|two"),
     ("X05-VALUE", "hqla_class", "is null", "L1"),
     ("X99-ORPHAN", "deal_id", "=", "D01"),
+    ("X17-DECIMALS", "amount_rep", ">", "0.0000001"),
 ]
 INVALID_ACTIONS = [
     ("X01-POINT", "weight", "multiply", "2"),
@@ -310,6 +314,9 @@ INVALID_ACTIONS = [
     ("X14-STRESS", "fx_rate", "override", "2"),
     ("X15-HUGE", "weight", "multiply", "1e400"),
     ("X16-UNAPPROVED-OVERRIDE", "weight", "override", "0.7"),
+    ("X17-DECIMALS", "weight", "override", "0.1234567"),
+    ("X17-DECIMALS", "rate", "multiply", "1000"),
+    ("X17-DECIMALS", "amount_rep", "add", "1.5e-7"),
 ]
 # One entry per problem: a regex that one line of the error must match.
 RULES_CSV, CONDITIONS_CSV, ACTIONS_CSV = (
@@ -375,6 +382,15 @@ EXPECTED_PROBLEMS = {
     r"field as rule X14-(BASE|STRESS) at the same point, scenario and priority 10",
     # the form of a number, but no finite double
     "1e400 is not a double": ACTIONS_CSV + r"X15-HUGE field weight: column value: '1e400' is not a number",
+    # decimal fields (money decimal(38,6), rates decimal(9,6)): a value is cast to the field's type, exactly
+    "condition too many decimals": CONDITIONS_CSV + r"X17-DECIMALS field amount_rep: column value: "
+    r"'0\.0000001' has more than 6 decimals \(decimal\(38,6\)\)",
+    "override too many decimals": ACTIONS_CSV + r"X17-DECIMALS field weight: column value: '0\.1234567' has "
+    r"more than 6 decimals \(decimal\(9,6\)\)",
+    "factor too many integer digits": ACTIONS_CSV + r"X17-DECIMALS field rate: column value: '1000' has "
+    r"more than 3 integer digits \(decimal\(9,6\)\)",
+    "exponent too many decimals": ACTIONS_CSV + r"X17-DECIMALS field amount_rep: column value: '1\.5e-7' "
+    r"has more than 6 decimals \(decimal\(38,6\)\)",
 }
 
 
@@ -455,7 +471,13 @@ def build(project: Path, settings: Settings, *select: str):
 
 
 def table(spark, name: str, schema: str = SCHEMA) -> list[dict]:
-    return [row.asDict() for row in spark.table(f"{schema}.{name}").collect()]
+    return [plain(row) for row in spark.table(f"{schema}.{name}").collect()]
+
+
+def plain(row) -> dict:
+    """A row with its decimals (money, rates) as floats, compared with hand values within AMOUNT_TOLERANCE
+    (that money is exact is tested in test_pipeline_e2e.py)."""
+    return {key: float(value) if isinstance(value, Decimal) else value for key, value in row.asDict().items()}
 
 
 @pytest.fixture(scope="module")
@@ -754,7 +776,7 @@ def build_deal_point(spark, lake, monkeypatch, name: str, rules: list, condition
     settings = settings_for(lake, f"adjustments_{name}", monkeypatch)
     build(project, settings, "+int_deal_liquidity__adjusted")
     return [
-        row.asDict()
+        plain(row)
         for row in spark.table(f"adjustments_{name}.int_deal_liquidity__adjusted")
         .where("deal_id = 'D11'")
         .collect()

@@ -153,10 +153,12 @@ def test_flags_sit_on_realistic_products(deals, counterparties):
     assert sum(cp_type(d) in retail_like for d in insured) > 0.9 * len(insured)
     assert sum(cp_type(d) in retail_like for d in stable) > 0.9 * len(stable)
     operational = [d for d in deals if d["is_operational"] == "true"]
-    assert all(d["product_type"] == "deposit" for d in operational)
+    # operational deposits received, and the bank's own operational balances placed at financials
+    assert {d["product_type"] for d in operational} == {"deposit", "loan"}
+    assert all(cp_type(d) in ("bank", "other_financial") for d in operational if d["product_type"] == "loan")
     assert sum(cp_type(d) not in retail_like for d in operational) > 0.9 * len(operational)
     encumbered = Counter(d["product_type"] for d in deals if d["is_encumbered"] == "true")
-    assert set(encumbered) == {"security", "reverse_repo"}
+    assert set(encumbered) == {"security", "reverse_repo", "central_bank_reserve"}
     assert encumbered["security"] > encumbered["reverse_repo"]
 
 

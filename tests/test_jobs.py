@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from decimal import Decimal
 
 import pytest
 from pyspark.sql import Row
@@ -13,6 +14,7 @@ from pyspark.testing import assertDataFrameEqual
 
 import reference_lcr
 from regcalc import contract
+from regcalc.decimals import MONEY, RATE
 from regcalc.jobs import enrich, haircut, ingest, liquidity
 from regcalc.params import MATURITY_BUCKETS, RULE_BOOLEAN_COLUMNS, load_parameters
 
@@ -58,7 +60,8 @@ def test_classification_equals_the_oracle_on_every_combination(table):
         flags = [bool(bits & (1 << position)) for position in range(len(FLAG_COLUMNS))]
         code, kind, rate = reference_lcr.classify(product, cp_type, hqla_class or "", *flags, bucket)
         row = by_key[(product, cp_type, hqla_class or "-", bucket, bits)]
-        if (row.category_code, row.lcr_section, row.rate) != (code, kind, pytest.approx(rate)):
+        # the seeds' rate is an exact decimal: it must equal the oracle's rate as written, exactly
+        if (row.category_code, row.lcr_section, row.rate) != (code, kind, reference_lcr.exact(rate)):
             mismatches.append((product, cp_type, hqla_class, bucket, flags, row.category_code, code))
     assert mismatches == []
 
@@ -68,7 +71,7 @@ def _deal(**values) -> dict:
         ("deal_id", "entity_id", "counterparty_id", "product_type", "currency", "hqla_class"), None
     ) | {
         "as_of_date": dt.date(2026, 9, 30),
-        "amount": 100.0,
+        "amount": Decimal(100),
         "maturity_date": None,
         "collateral_market_value": None,
         "reject_reason": None,
@@ -85,11 +88,11 @@ DEAL_SCHEMA = T.StructType(
         T.StructField("counterparty_id", T.StringType()),
         T.StructField("product_type", T.StringType()),
         T.StructField("currency", T.StringType()),
-        T.StructField("amount", T.DoubleType()),
+        T.StructField("amount", T.DecimalType(MONEY.precision, MONEY.scale)),
         T.StructField("maturity_date", T.DateType()),
         T.StructField("hqla_class", T.StringType()),
         *[T.StructField(column, T.BooleanType()) for column in contract.FLAG_COLUMNS],
-        T.StructField("collateral_market_value", T.DoubleType()),
+        T.StructField("collateral_market_value", T.DecimalType(MONEY.precision, MONEY.scale)),
         T.StructField("reject_reason", T.StringType()),
     ]
 )
@@ -104,7 +107,7 @@ def test_enrich_converts_to_reporting_currency_and_buckets_maturity(spark):
                 entity_id="E",
                 counterparty_id="C",
                 currency="USD",
-                amount=125.0,
+                amount=Decimal(125),
                 maturity_date=day + dt.timedelta(days=30),
             ),
             _deal(
@@ -112,9 +115,9 @@ def test_enrich_converts_to_reporting_currency_and_buckets_maturity(spark):
                 entity_id="E",
                 counterparty_id="C",
                 currency="EUR",
-                amount=80.0,
+                amount=Decimal(80),
                 maturity_date=day + dt.timedelta(days=31),
-                collateral_market_value=40.0,
+                collateral_market_value=Decimal(40),
             ),
             _deal(deal_id="C", entity_id="E", counterparty_id="X", currency="GBP"),
         ],
@@ -144,7 +147,7 @@ def test_enrich_converts_to_reporting_currency_and_buckets_maturity(spark):
         [
             Row(
                 deal_id="A",
-                amount_rep=100.0,
+                amount_rep=Decimal(100),
                 collateral_value_rep=None,
                 maturity_bucket="within_30d",
                 residual_maturity_days=30,
@@ -153,8 +156,8 @@ def test_enrich_converts_to_reporting_currency_and_buckets_maturity(spark):
             ),
             Row(
                 deal_id="B",
-                amount_rep=80.0,
-                collateral_value_rep=40.0,
+                amount_rep=Decimal(80),
+                collateral_value_rep=Decimal(40),
                 maturity_bucket="beyond_30d",
                 residual_maturity_days=31,
                 is_domestic=True,
@@ -176,31 +179,43 @@ def test_enrich_converts_to_reporting_currency_and_buckets_maturity(spark):
 
 
 def test_unwind_of_short_repos_and_reverse_repos(spark, params):
-    """Annex 1: repo -> L1 minus cash, collateral level plus haircut value; reverse repo the opposite."""
+    """Annex 1: repo -> L1 minus cash, collateral level plus haircut value; reverse repo the opposite.
+    Every contribution is money: the collateral value after haircut rounds HALF_UP to 6 decimals."""
     rows = [
-        ("R1", "repo", "L2A", "within_30d", 100.0, 110.0, False),  # L1 -100, L2A +110*0.85
-        ("R2", "reverse_repo", "L2B", "open", 50.0, 60.0, False),  # L1 +50, L2B -60*0.5
-        ("R3", "reverse_repo", "L1", "within_30d", 70.0, 72.0, True),  # re-used collateral: L1 +70 only
-        ("R4", "repo", "L1", "beyond_30d", 10.0, 11.0, False),  # beyond 30 days: no unwind
-        ("R5", "repo", "NON_HQLA", "within_30d", 10.0, 11.0, False),  # non-HQLA collateral: no unwind
+        ("R1", "repo", "L2A", "within_30d", "100", "110", False),  # L1 -100, L2A +110*0.85
+        ("R2", "reverse_repo", "L2B", "open", "50", "60", False),  # L1 +50, L2B -60*0.5
+        ("R3", "reverse_repo", "L1", "within_30d", "70", "72", True),  # re-used collateral: L1 +70 only
+        ("R4", "repo", "L1", "beyond_30d", "10", "11", False),  # beyond 30 days: no unwind
+        ("R5", "repo", "NON_HQLA", "within_30d", "10", "11", False),  # non-HQLA collateral: no unwind
+        # 0.000005 x 0.85 = 0.00000425 -> 0.000004; 0.00001 x 0.85 = 0.0000085 -> 0.000009 (HALF_UP)
+        ("R6", "repo", "L2A", "within_30d", "0.000001", "0.000005", False),
+        ("R7", "repo", "L2A", "within_30d", "0.000001", "0.00001", False),
     ]
     frame = spark.createDataFrame(
-        [(d, p, h, b, a, c, e, 1.0) for d, p, h, b, a, c, e in rows],
-        "deal_id string, product_type string, hqla_class string, maturity_bucket string, amount_rep double, "
-        "collateral_value_rep double, is_encumbered boolean, weight double",
+        [(d, p, h, b, Decimal(a), Decimal(c), e, Decimal(1)) for d, p, h, b, a, c, e in rows],
+        "deal_id string, product_type string, hqla_class string, maturity_bucket string, "
+        f"amount_rep {MONEY.sql}, collateral_value_rep {MONEY.sql}, is_encumbered boolean, weight {RATE.sql}",
     )
     out = haircut.apply_haircuts(frame, params).select(
-        "deal_id", "unwind_level1", "unwind_level2a", "unwind_level2b"
+        "deal_id", "weighted_amount", "unwind_level1", "unwind_level2a", "unwind_level2b"
     )
     expected = spark.createDataFrame(
         [
-            ("R1", -100.0, 93.5, 0.0),
-            ("R2", 50.0, 0.0, -30.0),
-            ("R3", 70.0, 0.0, 0.0),
-            ("R4", 0.0, 0.0, 0.0),
-            ("R5", 0.0, 0.0, 0.0),
+            (d, Decimal(a), Decimal(u1), Decimal(u2a), Decimal(u2b))
+            for d, a, u1, u2a, u2b in [
+                ("R1", "100", "-100", "93.5", "0"),
+                ("R2", "50", "50", "0", "-30"),
+                ("R3", "70", "70", "0", "0"),
+                ("R4", "10", "0", "0", "0"),
+                ("R5", "10", "0", "0", "0"),
+                ("R6", "0.000001", "-0.000001", "0.000004", "0"),
+                ("R7", "0.000001", "-0.000001", "0.000009", "0"),
+            ]
         ],
         out.schema,
+    )
+    assert {field.name: field.dataType.simpleString() for field in out.schema.fields[1:]} == dict.fromkeys(
+        ("weighted_amount", "unwind_level1", "unwind_level2a", "unwind_level2b"), MONEY.sql
     )
     assertDataFrameEqual(out, expected)
 
@@ -238,17 +253,17 @@ def test_validate_deals_rejects_non_finite_numbers_and_every_row_of_a_duplicated
     duplicate = "deal_id '1.23457E+15' is on 3 rows for as_of_date 2026-09-30"
     expected = spark.createDataFrame(
         [
-            ("OK", 100.5, None, None),
+            ("OK", Decimal("100.5"), None, None),
             ("NAN", None, "bad_amount", "amount: 'NaN'"),
             ("INF", None, "bad_amount", "amount: 'inf'"),
             ("NEG_INF", None, "bad_amount", "amount: '-Infinity'"),
             ("OVERFLOW", None, "bad_amount", "amount: '1e400'"),
-            ("CMV_NAN", 10.0, "bad_amount", "collateral_market_value: 'nan'"),
-            ("CMV_NEG", 10.0, "negative_amount", "collateral_market_value: -5"),
-            ("1.23457E+15", 1.0, "duplicate_deal_id", duplicate),
-            ("1.23457E+15", 2.0, "duplicate_deal_id", duplicate),
+            ("CMV_NAN", Decimal(10), "bad_amount", "collateral_market_value: 'nan'"),
+            ("CMV_NEG", Decimal(10), "negative_amount", "collateral_market_value: -5"),
+            ("1.23457E+15", Decimal(1), "duplicate_deal_id", duplicate),
+            ("1.23457E+15", Decimal(2), "duplicate_deal_id", duplicate),
             ("1.23457E+15", None, "bad_amount", "amount: 'x'"),
-            ("OK", 3.0, None, None),
+            ("OK", Decimal(3), None, None),
         ],
         out.schema,
     )
@@ -281,10 +296,54 @@ def test_enrich_applies_an_undated_snapshot_to_every_date(spark):
     )
     expected = spark.createDataFrame(
         [
-            ("A", "bank", 125.0, False, None),
-            ("B", "bank", 150.0, False, None),
+            ("A", "bank", Decimal(125), False, None),
+            ("B", "bank", Decimal(150), False, None),
             ("C", "bank", None, None, "unknown_entity"),
         ],
         out.schema,
     )
     assertDataFrameEqual(out, expected)
+
+
+def test_amounts_are_read_as_exact_money(spark):
+    """Deal amounts and collateral values become decimal(38,6) as sent: more decimals round HALF_UP,
+    exponents are read exactly, and what is no finite number or does not fit the type is a reject."""
+    sent = [
+        ("A", "1234567890123.1234565", "0.0000005"),  # HALF_UP at the 6th decimal: ...123457, 0.000001
+        ("B", "1.5E+3", ""),  # exponent form; no collateral
+        ("C", "nan", ""),  # not a finite number
+        ("D", "1e40", ""),  # does not fit decimal(38,6)
+        ("E", "100", "inf"),
+    ]
+    columns = list(contract.DEALS.columns)
+    rows = []
+    for deal_id, amount, collateral in sent:
+        values = dict.fromkeys(columns, "") | {
+            "deal_id": deal_id,
+            "as_of_date": "2026-09-30",
+            "entity_id": "E",
+            "counterparty_id": "C",
+            "product_type": "cash",
+            "currency": "USD",
+            "amount": amount,
+            "collateral_market_value": collateral,
+        }
+        rows.append((*[values[column] for column in columns], "deals.csv", None))
+    raw = spark.createDataFrame(
+        rows,
+        T.StructType([T.StructField(c, T.StringType()) for c in (*columns, "source_file", "raw_record")]),
+    )
+    out = {row["deal_id"]: row for row in ingest.validate_deals(raw).collect()}
+    assert ingest.validate_deals(raw).schema["amount"].dataType.simpleString() == MONEY.sql
+    assert (out["A"]["amount"], out["A"]["collateral_market_value"]) == (
+        Decimal("1234567890123.123457"),
+        Decimal("0.000001"),
+    )
+    assert (out["B"]["amount"], out["B"]["collateral_market_value"]) == (Decimal(1500), None)
+    assert {deal_id: out[deal_id]["reject_reason"] for deal_id in "ABCDE"} == {
+        "A": None,
+        "B": None,
+        "C": "bad_amount",
+        "D": "bad_amount",
+        "E": "bad_amount",
+    }

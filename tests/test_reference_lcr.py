@@ -46,7 +46,8 @@ def assert_matches_expected(rows: list[dict], case: str) -> None:
 def test_all_cases_present():
     expected = {
         "no_cap_binds", "l2b_cap_binds", "l2_cap_binds", "unwind_binds", "inflow_cap_binds",
-        "multi_currency", "rejects",
+        "multi_currency", "rejects", "mdb_secured_funding", "central_bank_secured_funding", "encumbered_cash",
+        "operational_placement", "l2b_at_the_limit",
     }  # fmt: skip
     assert expected <= set(CASES)
     for case in CASES:
@@ -116,6 +117,11 @@ def test_each_case_binds_what_its_name_says():
     e1, e2 = ref.compute_lcr(CASES_DIR / "unwind_binds")
     assert _stock_caps(e1) == (0, 0) and e1["adj_15_cap"] > 0  # binds only after the unwind
     assert _stock_caps(e2) == (0, 0) and e2["adj_40_cap"] > 0
+
+    # Level 2B exactly 15% of the stock: exactly no adjustment (para 47: "no more than 15%")
+    (row,) = ref.compute_lcr(CASES_DIR / "l2b_at_the_limit")
+    assert row["hqla_level2b"] / row["hqla"] == pytest.approx(0.15)
+    assert row["adj_15_cap"] == 0 and row["adj_40_cap"] == 0
 
     (row,) = ref.compute_lcr(CASES_DIR / "inflow_cap_binds")
     assert row["total_inflows"] > row["capped_inflows"] == pytest.approx(0.75 * row["total_outflows"])
@@ -193,3 +199,54 @@ def test_maturity_boundary_is_day_30():
     lines = {ln.deal_id: ln for ln in ref.evaluate(CASES_DIR / "l2b_cap_binds").lines}
     assert lines["B09"].category == "OUT_RETAIL_LESS_STABLE"  # 2026-10-30: day 30, within
     assert lines["B08"].category == "OUT_RETAIL_TERM"  # 2026-10-31: day 31, beyond
+
+
+# ---- categories corrected by issue 10 (BCBS 238 text, not the old seed rows) ----------------------------
+
+
+@pytest.mark.parametrize("collateral", ["L2B_RMBS", "L2B", "NON_HQLA"])
+@pytest.mark.parametrize("domestic", [True, False])
+def test_secured_funding_by_counterparty_not_backed_by_level1_or_2a(collateral, domestic):
+    """Para 113-115: 25% for the domestic sovereign, a domestic PSE or any MDB; 0% only with the domestic
+    central bank; every other lender (a foreign sovereign, PSE or central bank) by collateral."""
+    by_collateral = {"L2B_RMBS": 0.25, "L2B": 0.50, "NON_HQLA": 1.00}[collateral]
+
+    def rate(cp_type: str) -> tuple[str, float]:
+        code, kind, value = ref.classify(
+            "repo", cp_type, collateral, False, False, False, False, domestic, "within_30d"
+        )
+        assert kind == "outflow"
+        return code, value
+
+    assert rate("mdb") == ("OUT_SECURED_SOVEREIGN", 0.25)
+    for cp_type in ("sovereign", "pse"):
+        assert rate(cp_type)[1] == (0.25 if domestic else by_collateral)
+    assert rate("central_bank") == (
+        ("OUT_SECURED_L1_OR_CB", 0.0) if domestic else (rate("bank")[0], by_collateral)
+    )
+
+
+@pytest.mark.parametrize("product", ["cash", "central_bank_reserve"])
+def test_encumbered_cash_and_reserves_are_not_hqla(product):
+    """Para 31: every asset of the stock must be unencumbered, cash and reserves included."""
+    assert ref.classify(product, "central_bank", "", False, False, False, True, True, "open")[:2] == (
+        "EXCL_ENCUMBERED_ASSET",
+        "excluded",
+    )
+    assert ref.classify(product, "central_bank", "", False, False, False, False, True, "open")[1] == "hqla"
+
+
+@pytest.mark.parametrize("bucket", ["open", "within_30d", "beyond_30d"])
+def test_operational_balances_at_financial_institutions_flow_in_at_zero(bucket):
+    """Para 156: a loan / placement flagged operational at a bank or other financial institution: 0%."""
+    for cp_type in ("bank", "other_financial"):
+        got = ref.classify("loan", cp_type, "", False, False, True, False, False, bucket)
+        assert got == ("IN_OPERATIONAL_DEPOSIT", "inflow", 0.0)
+    # the flag means nothing on a loan to a non-financial borrower: para 153-154 as usual
+    assert ref.classify(
+        "loan", "non_financial_corporate", "", False, False, True, False, False, "within_30d"
+    ) == (
+        "IN_LOAN_NONFIN",
+        "inflow",
+        0.5,
+    )

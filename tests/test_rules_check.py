@@ -89,6 +89,9 @@ EXPECTED = {
     "orphan condition": Problem(
         CONDITIONS_CSV, 13, "rule_id", "'X99-ORPHAN' is not a rule of adjustment_rules.csv"
     ),
+    "condition too many decimals": Problem(
+        CONDITIONS_CSV, 14, "value", "'0.0000001' has more than 6 decimals (decimal(38,6))"
+    ),
     "action field": Problem(
         ACTIONS_CSV, 3, "field", f"'nonexistent' is not a column of point deal ({DEAL_FIELDS})"
     ),
@@ -123,6 +126,15 @@ EXPECTED = {
         ACTIONS_CSV, 22, "field", conflict("X14-STRESS", "fx_rate", "X14-BASE")
     ),
     "1e400 is not a double": Problem(ACTIONS_CSV, 23, "value", "'1e400' is not a number"),
+    "override too many decimals": Problem(
+        ACTIONS_CSV, 25, "value", "'0.1234567' has more than 6 decimals (decimal(9,6))"
+    ),
+    "factor too many integer digits": Problem(
+        ACTIONS_CSV, 26, "value", "'1000' has more than 3 integer digits (decimal(9,6))"
+    ),
+    "exponent too many decimals": Problem(
+        ACTIONS_CSV, 27, "value", "'1.5e-7' has more than 6 decimals (decimal(38,6))"
+    ),
 }
 
 
@@ -158,6 +170,14 @@ def test_deal_point_as_the_checks_see_it():
     )
     types = {"as_of_date": "date", "entity_id": "string", "amount": "number", "is_insured": "boolean"}
     assert {field: deal.fields[field] for field in types} == types
+    # the data_types as dbt renders them: the money and rate types are vars of dbt_project.yml
+    data_types = {
+        "amount": "decimal(38,6)",
+        "weight": "decimal(9,6)",
+        "fx_rate": "double",
+        "deal_id": "string",
+    }
+    assert {field: deal.data_types[field] for field in data_types} == data_types
 
 
 @pytest.mark.parametrize(
@@ -177,7 +197,7 @@ def test_cli_prints_every_problem_and_fails(invalid_dir, capsys):
     assert main(["rules", "check", "--dir", str(invalid_dir)]) == 1
     out, err = capsys.readouterr()
     problem_lines = [str(problem) for problem in EXPECTED.values()]
-    count_line = f"regcalc rules: error: 33 problem(s) in the rules in {invalid_dir}; nothing was applied"
+    count_line = f"regcalc rules: error: 37 problem(s) in the rules in {invalid_dir}; nothing was applied"
     assert (out, err.splitlines()) == ("", [*problem_lines, count_line])
     assert problem_lines[0] == (
         "adjustment_rules.csv:2: column injection_point: 'nowhere' is not a declared point "

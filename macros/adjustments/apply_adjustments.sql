@@ -5,7 +5,9 @@
   point), one projection computes every adjusted value, so the plan stays small however many rules
   there are. Output columns: the upstream model's documented columns (recomputed ones recomputed),
   `scenario`, `is_adjusted`, `adjustment_rule_ids`, and per rule `adj_<n>_hit` with
-  `adj_<n>__<field>_before` / `_after` for the audit.
+  `adj_<n>__<field>_before` / `_after` for the audit. A decimal field (money, rate) keeps its type: rule
+  values are cast to it, each result and each recomputed value is rounded HALF_UP to its scale, like
+  the Spark jobs round theirs (macro as_type).
 
   A thin model file declares the point:   {{ apply_adjustments('deal') }}
 #}
@@ -15,6 +17,7 @@
   {% set rules = adjustment_point_rules(point_name, rule_set) %}
   {% set columns = adjustment_point_columns(point_name) %}
   {% set fields = adjustment_point_fields(point_name) if rules else {} %}
+  {% set types = adjustment_point_types(point_name) %}
   {% set has_scenario = 'scenario' in columns %}
   {% set data_columns = columns | reject('equalto', 'scenario') | list %}
   {% set touched = [] %}
@@ -54,7 +57,7 @@ matched as (
     select
         expanded.*
         {% for rule in rules %},
-        coalesce({{ adjustment_rule_condition(rule, fields, 'expanded') }}, false) as adj_{{ loop.index }}_hit
+        coalesce({{ adjustment_rule_condition(rule, fields, 'expanded', types) }}, false) as adj_{{ loop.index }}_hit
         {% endfor %}
     from expanded
 
@@ -64,7 +67,7 @@ adjusted as (
 
     select
         {% for column in data_columns %}
-        {{ adjustment_value(column, rules, rules | length, fields) if column in touched else 'matched.' ~ column }} as {{ column }},
+        {{ adjustment_value(column, rules, rules | length, fields, types) if column in touched else 'matched.' ~ column }} as {{ column }},
         {% endfor %}
         matched.scenario,
         {% if rules %}
@@ -79,8 +82,8 @@ adjusted as (
         {% for rule in rules %}{% set n = loop.index %},
         matched.adj_{{ n }}_hit
         {% for action in rule.actions %},
-        {{ adjustment_value(action.field, rules, n - 1, fields) }} as adj_{{ n }}__{{ action.field }}_before,
-        {{ adjustment_value(action.field, rules, n, fields) }} as adj_{{ n }}__{{ action.field }}_after
+        {{ adjustment_value(action.field, rules, n - 1, fields, types) }} as adj_{{ n }}__{{ action.field }}_before,
+        {{ adjustment_value(action.field, rules, n, fields, types) }} as adj_{{ n }}__{{ action.field }}_after
         {% endfor %}{% endfor %}
     from matched
 
@@ -90,7 +93,7 @@ final as (
 
     select
         {% for column in data_columns %}
-        {{ point.recompute[column] if column in point.get('recompute', {}) else 'adjusted.' ~ column }} as {{ column }},
+        {{ adjustment_recomputed(point.recompute[column], types.get(column)) if column in point.get('recompute', {}) else 'adjusted.' ~ column }} as {{ column }},
         {% endfor %}
         adjusted.scenario,
         adjusted.adjustment_rule_ids is not null as is_adjusted,
@@ -112,23 +115,37 @@ select * from final
 {#
   The value of `field` after the first `upto` rules (in application order), as one expression
   over `matched`. Each rule appears once: multiply and add scale or shift by a CASE on the rule's
-  hit flag, override replaces the value when hit, so the text grows linearly with the rules.
+  hit flag, override replaces the value when hit, so the text grows linearly with the rules. A
+  decimal field's values are of its type and each result is brought back to it (rounded HALF_UP).
 #}
-{% macro adjustment_value(field, rules, upto, fields) %}
+{% macro adjustment_value(field, rules, upto, fields, types) %}
   {% set expression = namespace(sql='matched.' ~ field) %}
+  {% set field_decimal_type = regcalc.decimal_type(types[field]) %}
   {% for rule in rules[:upto] %}
     {% set hit = 'matched.adj_' ~ loop.index ~ '_hit' %}
     {% for action in rule.actions if action.field == field %}
+      {% set value = adjustment_literal(action.value, 'number' if action.operation != 'override' else fields[field], field_decimal_type) %}
       {% if action.operation == 'multiply' %}
-        {% set expression.sql = '(' ~ expression.sql ~ ' * case when ' ~ hit ~ ' then ' ~ adjustment_literal(action.value, 'number') ~ ' else 1 end)' %}
+        {% set expression.sql = '(' ~ expression.sql ~ ' * case when ' ~ hit ~ ' then ' ~ value ~ ' else 1 end)' %}
       {% elif action.operation == 'add' %}
-        {% set expression.sql = '(' ~ expression.sql ~ ' + case when ' ~ hit ~ ' then ' ~ adjustment_literal(action.value, 'number') ~ ' else 0 end)' %}
+        {% set expression.sql = '(' ~ expression.sql ~ ' + case when ' ~ hit ~ ' then ' ~ value ~ ' else 0 end)' %}
       {% else %}
-        {% set expression.sql = '(case when ' ~ hit ~ ' then ' ~ adjustment_literal(action.value, fields[field]) ~ ' else ' ~ expression.sql ~ ' end)' %}
+        {% set expression.sql = '(case when ' ~ hit ~ ' then ' ~ value ~ ' else ' ~ expression.sql ~ ' end)' %}
       {% endif %}
+      {% if field_decimal_type %}{% set expression.sql = regcalc.as_type(expression.sql, field_decimal_type) %}{% endif %}
     {% endfor %}
   {% endfor %}
   {{ return(expression.sql) }}
+{% endmacro %}
+
+
+{#
+  A value the point recomputes from adjusted inputs (vars.adjustment_points.<point>.recompute), as
+  its column's type: weighted_amount = amount_rep x weight rounded HALF_UP to the money scale, as the
+  haircut job rounds it.
+#}
+{% macro adjustment_recomputed(expression, data_type) %}
+  {{ return(regcalc.as_type(expression, data_type) if regcalc.decimal_type(data_type) else expression) }}
 {% endmacro %}
 
 
@@ -156,7 +173,7 @@ select * from final
 
 
 {# When a rule applies to a row: its scenario, its effective dates, and all its conditions. #}
-{% macro adjustment_rule_condition(rule, fields, relation) %}
+{% macro adjustment_rule_condition(rule, fields, relation, types) %}
   {% set parts = [] %}
   {% if rule.scenario != 'base' %}
     {% do parts.append(relation ~ '.scenario = ' ~ regcalc.string_literal(rule.scenario)) %}
@@ -166,37 +183,42 @@ select * from final
     {% do parts.append(relation ~ '.as_of_date <= ' ~ adjustment_literal(rule.expiry, 'date')) %}
   {% endif %}
   {% for condition in rule.conditions %}
-    {% do parts.append(adjustment_condition_sql(condition, fields[condition.field], relation ~ '.' ~ condition.field)) %}
+    {% do parts.append(adjustment_condition_sql(condition, fields[condition.field], relation ~ '.' ~ condition.field,
+                                                regcalc.decimal_type(types[condition.field]))) %}
   {% endfor %}
   {{ return('(' ~ parts | join(' and ') ~ ')') }}
 {% endmacro %}
 
 
-{% macro adjustment_condition_sql(condition, type_class, column) %}
+{% macro adjustment_condition_sql(condition, type_class, column, data_type=none) %}
   {% set op = condition.operator %}
   {% if op == 'is null' %}{{ return(column ~ ' is null') }}
   {% elif op == 'is not null' %}{{ return(column ~ ' is not null') }}
   {% elif op in ['in', 'not in'] %}
     {% set items = [] %}
-    {% for item in condition.value.split('|') %}{% do items.append(adjustment_literal(item, type_class)) %}{% endfor %}
+    {% for item in condition.value.split('|') %}{% do items.append(adjustment_literal(item, type_class, data_type)) %}{% endfor %}
     {{ return(column ~ ' ' ~ op ~ ' (' ~ items | join(', ') ~ ')') }}
   {% elif op == 'between' %}
     {% set low, high = condition.value.split('|') %}
-    {{ return(column ~ ' between ' ~ adjustment_literal(low, type_class) ~ ' and ' ~ adjustment_literal(high, type_class)) }}
+    {{ return(column ~ ' between ' ~ adjustment_literal(low, type_class, data_type) ~ ' and ' ~ adjustment_literal(high, type_class, data_type)) }}
   {% elif op == '!=' %}
-    {{ return(column ~ ' <> ' ~ adjustment_literal(condition.value, type_class)) }}
+    {{ return(column ~ ' <> ' ~ adjustment_literal(condition.value, type_class, data_type)) }}
   {% endif %}
-  {{ return(column ~ ' ' ~ op ~ ' ' ~ adjustment_literal(condition.value, type_class)) }}
+  {{ return(column ~ ' ' ~ op ~ ' ' ~ adjustment_literal(condition.value, type_class, data_type)) }}
 {% endmacro %}
 
 
 {#
   A typed SQL literal of a CSV value. Values were validated first; numbers are re-rendered from
-  their parsed float and dates from their checked text, so no CSV text reaches the SQL unquoted.
+  their parsed float and dates from their checked text, so no CSV text reaches the SQL unquoted. A
+  number for a decimal field (`decimal_type`: money, rate) is that type, cast from its text as
+  written: exact (validation refused one with more decimals than the type holds).
 #}
-{% macro adjustment_literal(value, type_class) %}
+{% macro adjustment_literal(value, type_class, decimal_type=none) %}
   {% set text = (value or '') | trim %}
-  {% if type_class == 'number' %}
+  {% if type_class == 'number' and decimal_type %}
+    {{ return('cast(' ~ regcalc.string_literal(text) ~ ' as ' ~ decimal_type ~ ')') }}
+  {% elif type_class == 'number' %}
     {{ return('cast(' ~ (text | float) ~ ' as ' ~ regcalc.type_double() ~ ')') }}
   {% elif type_class == 'date' %}
     {{ return('cast(' ~ regcalc.string_literal(text) ~ ' as date)') }}

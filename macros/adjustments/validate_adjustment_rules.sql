@@ -5,19 +5,32 @@
 
 {# The fields a point exposes, name -> number | string | date | boolean, from its model's YAML. #}
 {% macro adjustment_point_fields(point_name) %}
-  {% set point = var('adjustment_points')[point_name] %}
   {% set fields = {} %}
-  {% if not execute %}{{ return(fields) }}{% endif %}  {# the graph is known only at execution #}
-  {% for node in graph.nodes.values() if node.resource_type == 'model' and node.name == point.model %}
-    {% for column in node.columns.values() %}
-      {% do fields.update({column.name: adjustment_type_class(column.data_type)}) %}
-    {% endfor %}
+  {% for name, data_type in adjustment_point_types(point_name).items() %}
+    {% do fields.update({name: adjustment_type_class(data_type)}) %}
   {% endfor %}
-  {% if not fields %}
+  {% if execute and not fields %}
+    {% set point = var('adjustment_points')[point_name] %}
     {% do exceptions.raise_compiler_error(
       'adjustment point ' ~ point_name ~ ': model ' ~ point.model ~ ' has no documented columns with data_type') %}
   {% endif %}
   {{ return(fields) }}
+{% endmacro %}
+
+{#
+  The data_type of each documented column of a point's model, as dbt rendered it (e.g. the money
+  type of var money_type), lower case; '' where the YAML gives none. Values of rules are cast to it.
+#}
+{% macro adjustment_point_types(point_name) %}
+  {% set point = var('adjustment_points')[point_name] %}
+  {% set types = {} %}
+  {% if not execute %}{{ return(types) }}{% endif %}  {# the graph is known only at execution #}
+  {% for node in graph.nodes.values() if node.resource_type == 'model' and node.name == point.model %}
+    {% for column in node.columns.values() %}
+      {% do types.update({column.name: (column.data_type or '') | lower}) %}
+    {% endfor %}
+  {% endfor %}
+  {{ return(types) }}
 {% endmacro %}
 
 {% macro adjustment_type_class(data_type) %}
@@ -47,15 +60,41 @@
   {{ return(1 <= month <= 12 and 1 <= day <= month_days[month - 1]) }}
 {% endmacro %}
 
-{# Does `value` fit a field of `type_class`? (for =, !=, <, ..., and override) #}
-{% macro adjustment_value_problem(value, type_class) %}
+{# Does `value` fit a field of `type_class` (and of `data_type`, if a decimal)? (for =, !=, <, ..., override) #}
+{% macro adjustment_value_problem(value, type_class, data_type=none) %}
   {% set text = (value or '') | trim %}
   {% if type_class == 'number' and not adjustment_is_number(text) %}
     {{ return("'" ~ text ~ "' is not a number") }}
+  {% elif type_class == 'number' and adjustment_decimal_problem(text, data_type) %}
+    {{ return("'" ~ text ~ "' " ~ adjustment_decimal_problem(text, data_type)) }}
   {% elif type_class == 'date' and not adjustment_is_date(text) %}
     {{ return("'" ~ text ~ "' is not a date (yyyy-mm-dd)") }}
   {% elif type_class == 'boolean' and text | lower not in ['true', 'false'] %}
     {{ return("'" ~ text ~ "' is not true or false") }}
+  {% endif %}
+  {{ return('') }}
+{% endmacro %}
+
+{#
+  Why the number `text` does not fit the decimal `data_type` exactly ('' if it does, or if the type is
+  not a decimal): a rule's value is cast to its field's type, which must not round it. The same words
+  as python/regcalc/decimals.py (DecimalType.problem).
+#}
+{% macro adjustment_decimal_problem(text, data_type) %}
+  {% set decimal = regcalc.decimal_precision_scale(data_type) %}
+  {% set number = modules.re.match('^-?([0-9]+)(\\.([0-9]+))?([eE]([-+]?[0-9]+))?$', text) %}
+  {% if decimal is none or number is none %}{{ return('') }}{% endif %}
+  {% set precision, scale = decimal %}
+  {% set digits = number.group(1) ~ (number.group(3) or '') %}
+  {#- the decimal point sits after `point` of `digits`; leading zeros moved it, trailing ones do not -#}
+  {% set significant = digits.lstrip('0') %}
+  {% set point = number.group(1) | length + (number.group(5) or '0') | int - (digits | length - significant | length) %}
+  {% set significant = significant.rstrip('0') %}
+  {% set sql_type = 'decimal(' ~ precision ~ ',' ~ scale ~ ')' %}
+  {% if significant and significant | length - point > scale %}
+    {{ return('has more than ' ~ scale ~ ' decimals (' ~ sql_type ~ ')') }}
+  {% elif significant and point > precision - scale %}
+    {{ return('has more than ' ~ (precision - scale) ~ ' integer digits (' ~ sql_type ~ ')') }}
   {% endif %}
   {{ return('') }}
 {% endmacro %}
@@ -70,6 +109,7 @@
     {{ return(problems) }}
   {% endif %}
   {% set fields = adjustment_point_fields(rule.injection_point) %}
+  {% set types = adjustment_point_types(rule.injection_point) %}
   {% set key = points[rule.injection_point].key %}
   {% set derived = points[rule.injection_point].get('recompute', {}) %}
   {% for column in ['effective_from'] + (['expiry'] if rule.expiry else []) + (['approved_at'] if rule.approved_at else []) %}
@@ -118,7 +158,7 @@
           {% do problems.append(at ~ ": column value: between needs 'low|high'") %}
         {% endif %}
         {% for item in items %}
-          {% set problem = adjustment_value_problem(item, type_class) %}
+          {% set problem = adjustment_value_problem(item, type_class, types[condition.field]) %}
           {% if problem %}{% do problems.append(at ~ ': column value: ' ~ problem) %}{% endif %}
         {% endfor %}
       {% endif %}
@@ -141,7 +181,7 @@
     {% elif action.operation in ['multiply', 'add'] and fields[action.field] != 'number' %}
       {% do problems.append(at ~ ': column operation: ' ~ action.operation ~ ' needs a number field; ' ~ action.field ~ ' is a ' ~ fields[action.field]) %}
     {% else %}
-      {% set problem = adjustment_value_problem(action.value, 'number' if action.operation != 'override' else fields[action.field]) %}
+      {% set problem = adjustment_value_problem(action.value, 'number' if action.operation != 'override' else fields[action.field], types[action.field]) %}
       {% if problem %}{% do problems.append(at ~ ': column value: ' ~ problem) %}{% endif %}
     {% endif %}
     {% if action.field in touched %}

@@ -1,13 +1,15 @@
 {#
   Generic test: the model's row count and measure totals per group equal those of compare_model
-  (filtered by compare_filter, e.g. "scenario = 'base'"), within `tolerance` per measure. For
-  aggregates and derived facts: they must add up to what they summarise, group by group, with no
-  group missing on either side. Returns the groups that differ.
+  (filtered by compare_filter, e.g. "scenario = 'base'"), exactly by default: amounts are money
+  (exact decimals, README "What is exact"), so an aggregate adds up to what it summarises to the
+  last digit; `tolerance` is for a floating-point measure summed over several rows. For aggregates
+  and derived facts, group by group, with no group missing on either side. Returns the groups that
+  differ.
   `count_column`: sum this model column to compare with compare_model's row count (an aggregate's
   deal_count against the deal rows); without it the two row counts are compared.
 #}
 {% test sums_match(model, compare_model, group_by, measures, compare_filter=none, model_filter=none,
-                   count_column=none, compare_count_column=none, tolerance=0.01) %}
+                   count_column=none, compare_count_column=none, tolerance=0) %}
     with actual as (
         {{ _sums_match_totals(model, group_by, measures, model_filter, count_column) }}
     ),

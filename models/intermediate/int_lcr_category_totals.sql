@@ -1,4 +1,5 @@
--- Per entity, as-of date, scenario and LCR category: the adjusted deal-level amounts summed.
+-- Per entity, as-of date, scenario and LCR category: the adjusted deal-level amounts summed (exact:
+-- sums of money, typed as money on every target).
 with deals as (
 
     select * from {{ ref('int_deal_liquidity__adjusted') }}
@@ -15,11 +16,11 @@ final as (
         deals.reporting_currency,
         deals.lcr_section,
         deals.hqla_level,
-        sum(deals.amount_rep) as amount_rep,
-        sum(deals.weighted_amount) as weighted_amount,
-        sum(deals.unwind_level1) as unwind_level1,
-        sum(deals.unwind_level2a) as unwind_level2a,
-        sum(deals.unwind_level2b) as unwind_level2b,
+        {{ money('sum(deals.amount_rep)') }} as amount_rep,
+        {{ money('sum(deals.weighted_amount)') }} as weighted_amount,
+        {{ money('sum(deals.unwind_level1)') }} as unwind_level1,
+        {{ money('sum(deals.unwind_level2a)') }} as unwind_level2a,
+        {{ money('sum(deals.unwind_level2b)') }} as unwind_level2b,
         count(*) as deal_count,
         sum(case when deals.is_adjusted then 1 else 0 end) as adjusted_deal_count,
         -- one run publishes a whole as-of date, so every deal of the group has the same run_id

@@ -29,9 +29,9 @@ adjusted as (
         cap_values.l2b_cap,
         cap_values.l2_cap,
         cap_values.inflow_cap,
-        components.hqla_level1 + components.unwind_level1 as adjusted_level1,
-        components.hqla_level2a + components.unwind_level2a as adjusted_level2a,
-        components.hqla_level2b + components.unwind_level2b as adjusted_level2b
+        {{ money('components.hqla_level1 + components.unwind_level1') }} as adjusted_level1,
+        {{ money('components.hqla_level2a + components.unwind_level2a') }} as adjusted_level2a,
+        {{ money('components.hqla_level2b + components.unwind_level2b') }} as adjusted_level2b
     from components
     cross join cap_values
 
@@ -41,8 +41,8 @@ cap_15 as (
 
     select
         adjusted.*,
-        {{ lcr_adjustment_15_cap('adjusted.adjusted_level1', 'adjusted.adjusted_level2a',
-                                 'adjusted.adjusted_level2b', 'adjusted.l2b_cap', 'adjusted.l2_cap') }}
+        {{ money(lcr_adjustment_15_cap('adjusted.adjusted_level1', 'adjusted.adjusted_level2a',
+                                       'adjusted.adjusted_level2b', 'adjusted.l2b_cap', 'adjusted.l2_cap')) }}
             as adj_15_cap
     from adjusted
 
@@ -52,8 +52,8 @@ cap_40 as (
 
     select
         cap_15.*,
-        {{ lcr_adjustment_40_cap('cap_15.adjusted_level1', 'cap_15.adjusted_level2a',
-                                 'cap_15.adjusted_level2b', 'cap_15.adj_15_cap', 'cap_15.l2_cap') }}
+        {{ money(lcr_adjustment_40_cap('cap_15.adjusted_level1', 'cap_15.adjusted_level2a',
+                                       'cap_15.adjusted_level2b', 'cap_15.adj_15_cap', 'cap_15.l2_cap')) }}
             as adj_40_cap
     from cap_15
 
@@ -63,43 +63,80 @@ ratio as (
 
     select
         cap_40.*,
-        cap_40.hqla_level1 + cap_40.hqla_level2a + cap_40.hqla_level2b
-            - cap_40.adj_15_cap - cap_40.adj_40_cap as hqla,
-        least(cap_40.total_inflows, cap_40.inflow_cap * cap_40.total_outflows) as capped_inflows
+        {{ money('cap_40.hqla_level1 + cap_40.hqla_level2a + cap_40.hqla_level2b
+            - cap_40.adj_15_cap - cap_40.adj_40_cap') }} as hqla,
+        {{ money('least(cap_40.total_inflows, ' ~ money('cap_40.inflow_cap * cap_40.total_outflows') ~ ')') }}
+            as capped_inflows
     from cap_40
 
 ),
 
-final as (
+published as (
 
+    -- Amounts as computed: exact money (sums exact, each product and quotient rounded HALF_UP to
+    -- the money scale), so fct_lcr reconciles to its components to the last digit. The ratio is the
+    -- quotient of two of them rounded HALF_UP to 6 decimals, published as a double.
     select
         ratio.scenario,
         ratio.entity_id,
         ratio.as_of_date,
         ratio.reporting_currency,
-        round(ratio.hqla_level1, 4) as hqla_level1,
-        round(ratio.hqla_level2a, 4) as hqla_level2a,
-        round(ratio.hqla_level2b, 4) as hqla_level2b,
-        round(ratio.adjusted_level1, 4) as adjusted_level1,
-        round(ratio.adjusted_level2a, 4) as adjusted_level2a,
-        round(ratio.adjusted_level2b, 4) as adjusted_level2b,
-        round(ratio.adj_15_cap, 4) as adj_15_cap,
-        round(ratio.adj_40_cap, 4) as adj_40_cap,
-        round(ratio.hqla, 4) as hqla,
-        round(ratio.total_outflows, 4) as total_outflows,
-        round(ratio.total_inflows, 4) as total_inflows,
-        round(ratio.capped_inflows, 4) as capped_inflows,
-        round(ratio.total_outflows - ratio.capped_inflows, 4) as net_cash_outflows,
-        round(ratio.hqla / nullif(ratio.total_outflows - ratio.capped_inflows, 0), 6) as lcr,
-        ratio.adj_15_cap > 0 as l2b_cap_binds,
-        ratio.adj_40_cap > 0 as l2_cap_binds,
-        ratio.total_inflows > ratio.inflow_cap * ratio.total_outflows as inflow_cap_binds,
+        ratio.hqla_level1,
+        ratio.hqla_level2a,
+        ratio.hqla_level2b,
+        ratio.adjusted_level1,
+        ratio.adjusted_level2a,
+        ratio.adjusted_level2b,
+        ratio.adj_15_cap,
+        ratio.adj_40_cap,
+        ratio.hqla,
+        ratio.total_outflows,
+        ratio.total_inflows,
+        ratio.capped_inflows,
+        {{ money('ratio.total_outflows - ratio.capped_inflows') }} as net_cash_outflows,
+        cast(round(ratio.hqla / nullif(ratio.total_outflows - ratio.capped_inflows, 0), 6)
+            as {{ type_double() }}) as lcr,
         ratio.deal_count,
         ratio.adjusted_deal_count,
         ratio.is_adjusted as has_component_adjustments,
         ratio.adjustment_rule_ids as component_adjustment_rule_ids,
         ratio.run_id
     from ratio
+
+),
+
+final as (
+
+    -- A flag says what the published figures say: a cap binds when its published adjustment is
+    -- above zero, the inflow cap when the published capped inflows are below the total inflows.
+    select
+        published.scenario,
+        published.entity_id,
+        published.as_of_date,
+        published.reporting_currency,
+        published.hqla_level1,
+        published.hqla_level2a,
+        published.hqla_level2b,
+        published.adjusted_level1,
+        published.adjusted_level2a,
+        published.adjusted_level2b,
+        published.adj_15_cap,
+        published.adj_40_cap,
+        published.hqla,
+        published.total_outflows,
+        published.total_inflows,
+        published.capped_inflows,
+        published.net_cash_outflows,
+        published.lcr,
+        published.adj_15_cap > 0 as l2b_cap_binds,
+        published.adj_40_cap > 0 as l2_cap_binds,
+        published.capped_inflows < published.total_inflows as inflow_cap_binds,
+        published.deal_count,
+        published.adjusted_deal_count,
+        published.has_component_adjustments,
+        published.component_adjustment_rule_ids,
+        published.run_id
+    from published
 
 )
 

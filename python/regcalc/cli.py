@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from regcalc.settings import RegcalcError, Settings
@@ -526,21 +527,28 @@ def cmd_rules_impact(args) -> int:
 RATIO_COLUMNS = ("lcr", "base_lcr", "lcr_change")
 
 
+def _json_value(value):
+    if isinstance(value, date):
+        return value.isoformat()
+    return float(value) if isinstance(value, Decimal) else value
+
+
 def format_rows(rows: list[dict], columns: tuple[str, ...], fmt: str) -> str:
-    """rows as an aligned table, CSV or JSON; amounts with 2 decimals, ratios with 4."""
+    """rows as an aligned table, CSV or JSON; amounts with 2 decimals, ratios with 4. The marts' exact
+    decimals are numbers in JSON (doubles, as JSON readers read them; fct_lcr holds the exact values)."""
 
     def text(column: str, row: dict) -> str:
         value = row[column]
         if value is None:
             return ""
-        if isinstance(value, float):
+        if isinstance(value, float | Decimal):
             ratio = column in RATIO_COLUMNS or row.get("metric") == "lcr"
             return f"{value:.4f}" if ratio else f"{value:.2f}"
         return str(value)
 
     if fmt == "json":
         return json.dumps(
-            [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()} for row in rows],
+            [{k: _json_value(v) for k, v in row.items()} for row in rows],
             indent=2,
         )
     if fmt == "csv":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from functools import cached_property
 
 import yaml
@@ -171,7 +172,7 @@ class _Marts:
         rows = self.table("fct_lcr").collect()
         if not rows:
             raise RegcalcError(self._not_found())
-        return rows[0].asDict()
+        return _plain_row(rows[0])
 
     def _not_found(self) -> str:
         """Which of entity, date and scenario fct_lcr does not hold, and what it holds instead."""
@@ -199,7 +200,7 @@ class _Marts:
         """param_lcr_caps by cap_code: the rate and the BCBS paragraph."""
         rows = self.spark.table(f"{self.schema}.param_lcr_caps").collect()
         return {
-            row["cap_code"]: {"value": row["cap_value"], "bcbs_paragraph": row["bcbs_paragraph"]}
+            row["cap_code"]: {"value": _plain(row["cap_value"]), "bcbs_paragraph": row["bcbs_paragraph"]}
             for row in rows
         }
 
@@ -243,14 +244,13 @@ class _Marts:
     @cached_property
     def categories_after(self) -> list[dict]:
         """Category totals after the entity_category rules, per component."""
-        return [
-            row.asDict() for row in self._members(self.table("int_lcr_category_totals__adjusted")).collect()
-        ]
+        frame = self._members(self.table("int_lcr_category_totals__adjusted"))
+        return [_plain_row(row) for row in frame.collect()]
 
     @cached_property
     def categories_before(self) -> list[dict]:
         """Category totals before the entity_category rules, per component."""
-        return [row.asDict() for row in self._members(self.table("int_lcr_category_totals")).collect()]
+        return [_plain_row(row) for row in self._members(self.table("int_lcr_category_totals")).collect()]
 
     def components(self, lcr: dict, audit: list[dict], top: int) -> list[dict]:
         """Per component: value, stages through the adjustment points, categories and top deals."""
@@ -266,8 +266,8 @@ class _Marts:
         before = {
             (row["component"], row["category_code"]): row["contribution"] for row in self.categories_before
         }
-        before_rules = self.table("int_lcr_components").collect()
-        after_rules = self.table("int_lcr_components__adjusted").collect()
+        before_rules = [_plain_row(row) for row in self.table("int_lcr_components").collect()]
+        after_rules = [_plain_row(row) for row in self.table("int_lcr_components__adjusted").collect()]
         rules_by_stage = _rules_by_stage(audit)
         result = []
         for component in self.components_explained:
@@ -364,10 +364,10 @@ class _Marts:
                 row["field"],
             ),
         ):
-            rule = summary.asDict()
+            rule = _plain_row(summary)
             rule["rows"] = [
                 {
-                    column: row[column]
+                    column: _plain(row[column])
                     for column in ("row_key", "value_before", "value_after", "delta", "components")
                 }
                 for row in examples
@@ -414,7 +414,17 @@ def _totals(members: DataFrame) -> dict[str, tuple[int, float]]:
 
 
 def _deal(row) -> dict:
-    return {column: row[column] for column in DEAL_COLUMNS}
+    return {column: _plain(row[column]) for column in DEAL_COLUMNS}
+
+
+def _plain(value):
+    """A decimal of the marts as a float. explain shows amounts to the cent and only subtracts them for
+    display; the exact values are the marts' (README "What is exact")."""
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _plain_row(row) -> dict:
+    return {column: _plain(value) for column, value in row.asDict().items()}
 
 
 def _adjustment_points() -> dict[str, dict]:

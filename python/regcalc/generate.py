@@ -636,9 +636,12 @@ def deal_frame(
     maturity = F.when(F.col("is_open"), F.lit(None).cast("date")).otherwise(F.date_add(as_of, residual))
 
     # Flags, where they are true in practice: deposit insurance and established relationships
-    # for retail and small-business depositors, operational deposits for wholesale customers,
-    # encumbrance for pledged securities and re-used reverse repo collateral.
+    # for retail and small-business depositors, operational deposits for wholesale customers and
+    # the bank's own operational balances at other financial institutions (placements, para 156),
+    # encumbrance for pledged securities, re-used reverse repo collateral and reserves the central
+    # bank does not let be drawn in stress (para 31).
     deposit = product == "deposit"
+    placement = (product == "loan") & F.col("cp_type").isin("bank", "other_financial")
     insured_share = _case(
         F.col("cp_type"),
         {"retail": F.lit(0.80), "small_business": F.lit(0.55), "non_financial_corporate": F.lit(0.04)},
@@ -650,7 +653,11 @@ def deal_frame(
         F.lit(0.0),
     )
     operational_share = F.when(retail_like, 0.0).otherwise(0.30)
-    encumbered_share = _case(product, {"security": F.lit(0.12), "reverse_repo": F.lit(0.05)}, F.lit(0.0))
+    encumbered_share = _case(
+        product,
+        {"security": F.lit(0.12), "reverse_repo": F.lit(0.05), "central_bank_reserve": F.lit(0.20)},
+        F.lit(0.0),
+    )
     # Repos are over-collateralised by 2-10%.
     collateral = F.round(F.col("amount") * (1.02 + 0.08 * u["collateral"]), 2).cast(AMOUNT_TYPE)
 
@@ -668,7 +675,7 @@ def deal_frame(
         "hqla_class",
         (deposit & (u["insured"] < insured_share)).alias("is_insured"),
         (deposit & (u["stable"] < stable_share)).alias("is_stable_relationship"),
-        (deposit & (u["operational"] < operational_share)).alias("is_operational"),
+        ((deposit | placement) & (u["operational"] < operational_share)).alias("is_operational"),
         (u["encumbered"] < encumbered_share).alias("is_encumbered"),
         F.when(product.isin(*SECURED_PRODUCTS), collateral).alias("collateral_market_value"),
     )

@@ -1,16 +1,19 @@
 """Regulatory parameters: the seed CSVs under seeds/regulatory, loaded and checked.
 
 The seeds are the single source of every rate, haircut, cap and classification rule: the Spark
-jobs read them here, dbt loads the same files as seeds for lineage and the LCR caps.
+jobs read them here, dbt loads the same files as seeds for lineage and the LCR caps. Every rate is an
+exact Decimal that the rate type holds (README "What is exact").
 """
 
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from regcalc import contract
+from regcalc.decimals import RATE
 from regcalc.settings import SEEDS_DIR, RegcalcError
 
 REGULATORY_DIR = SEEDS_DIR / "regulatory"
@@ -44,8 +47,8 @@ class Category:
 
     code: str
     section: str  # hqla | outflow | inflow | excluded
-    rate: float  # haircut (hqla), run-off rate (outflow), inflow rate (inflow), 0 (excluded)
-    weight: float  # multiplier of the amount: 1 - haircut for HQLA, the rate for flows, 0 if excluded
+    rate: Decimal  # haircut (hqla), run-off rate (outflow), inflow rate (inflow), 0 (excluded)
+    weight: Decimal  # multiplier of the amount: 1 - haircut for HQLA, the rate for flows, 0 if excluded
     hqla_level: str | None
     hqla_class: str | None
     parameter_table: str
@@ -63,7 +66,7 @@ class ClassificationRule:
 class Parameters:
     categories: dict[str, Category]
     rules: tuple[ClassificationRule, ...]
-    caps: dict[str, float]
+    caps: dict[str, Decimal]
 
     @property
     def horizon_days(self) -> int:
@@ -96,14 +99,18 @@ class _SeedReader:
     def error(self, line: int, column: str, message: str) -> None:
         self.errors.append(f"{self.path.name}:{line}: column {column}: {message}")
 
-    def number(self, line: int, row: dict, column: str, low: float = 0.0, high: float = 1.0) -> float:
+    def number(self, line: int, row: dict, column: str, low: int = 0, high: int = 1) -> Decimal:
+        """The exact decimal written in the cell: in [low, high] and held by the rate type."""
         raw = (row.get(column) or "").strip()
         try:
-            value = float(raw)
-        except ValueError:
+            value = Decimal(raw)
+        except InvalidOperation:
             self.error(line, column, f"{raw!r} is not a number")
-            return 0.0
-        if not low <= value <= high:
+            return Decimal(0)
+        problem = RATE.problem(value)
+        if problem:
+            self.error(line, column, f"{raw!r} {problem}")
+        elif not low <= value <= high:
             self.error(line, column, f"{value} is outside [{low}, {high}]")
         return value
 
@@ -138,7 +145,7 @@ def load_parameters(directory: Path = REGULATORY_DIR) -> Parameters:
                 row["category_code"],
                 "hqla",
                 haircut,
-                1.0 - haircut,
+                1 - haircut,
                 row["hqla_level"],
                 hqla_class,
                 "param_hqla_haircuts",
@@ -171,8 +178,8 @@ def load_parameters(directory: Path = REGULATORY_DIR) -> Parameters:
             Category(
                 row["category_code"],
                 "excluded",
-                0.0,
-                0.0,
+                Decimal(0),
+                Decimal(0),
                 None,
                 None,
                 "param_excluded_categories",
@@ -184,8 +191,7 @@ def load_parameters(directory: Path = REGULATORY_DIR) -> Parameters:
         directory / "param_lcr_caps.csv", ("cap_code", "cap_value", "bcbs_paragraph"), errors
     )
     caps = {
-        row["cap_code"]: caps_reader.number(line, row, "cap_value", 0.0, 366.0)
-        for line, row in caps_reader.rows
+        row["cap_code"]: caps_reader.number(line, row, "cap_value", 0, 366) for line, row in caps_reader.rows
     }
     for required in ("L2B_CAP", "L2_CAP", "INFLOW_CAP", "HORIZON_DAYS"):
         if required not in caps:

@@ -13,10 +13,12 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import yaml
 
+from regcalc.decimals import DecimalType, render_data_type
 from regcalc.settings import PROJECT_DIR, SEEDS_DIR, RegcalcError
 
 ADJUSTMENT_DIR = SEEDS_DIR / "adjustments"
@@ -50,6 +52,7 @@ class Point:
     key: tuple[str, ...]
     recompute: dict[str, str]
     fields: dict[str, str]  # column -> number | string | date | boolean
+    data_types: dict[str, str]  # column -> its data_type as dbt renders it, e.g. decimal(9,6)
 
 
 def type_class(data_type: str | None) -> str:
@@ -77,7 +80,10 @@ def load_points(project_dir: Path = PROJECT_DIR) -> dict[str, Point]:
     columns: dict[str, dict[str, str]] = {}
     for path in (project_dir / "models").rglob("*.yml"):
         for model in (yaml.safe_load(path.read_text()) or {}).get("models", []) or []:
-            typed = {c["name"]: type_class(c.get("data_type")) for c in model.get("columns", []) or []}
+            typed = {
+                c["name"]: render_data_type(c.get("data_type") or "").strip().lower()
+                for c in model.get("columns", []) or []
+            }
             columns.setdefault(model["name"], {}).update(typed)
     points = {}
     for name, config in project["vars"]["adjustment_points"].items():
@@ -86,6 +92,7 @@ def load_points(project_dir: Path = PROJECT_DIR) -> dict[str, Point]:
             config["model"],
             tuple(config["key"]),
             dict(config.get("recompute") or {}),
+            {name: type_class(data_type) for name, data_type in columns.get(config["model"], {}).items()},
             columns.get(config["model"], {}),
         )
     return points
@@ -101,10 +108,15 @@ def is_date(text: str) -> bool:
     return True
 
 
-def value_problem(value: str, kind: str) -> str | None:
+def value_problem(value: str, kind: str, data_type: str = "") -> str | None:
+    """Why `value` does not fit a field of class `kind` (and of `data_type`, when that is a decimal:
+    values are cast to the field's own type, so they must fit it exactly), or None."""
     text = (value or "").strip()
     if kind == "number" and not (_NUMBER.match(text) and math.isfinite(float(text))):
         return f"'{text}' is not a number"
+    decimal = DecimalType.of(data_type) if kind == "number" else None
+    if decimal and (problem := decimal.problem(Decimal(text))):
+        return f"'{text}' {problem}"
     if kind == "date" and not is_date(text):
         return f"'{text}' is not a date (yyyy-mm-dd)"
     if kind == "boolean" and text.lower() not in ("true", "false"):
@@ -230,7 +242,9 @@ def check_rules(directory: Path = ADJUSTMENT_DIR, points: dict[str, Point] | Non
         elif operator not in OPERATORS:
             add("operator", f"'{operator}' is not one of {', '.join(OPERATORS)}")
         else:
-            _check_condition(point.fields[field], field, operator, condition["value"], add)
+            _check_condition(
+                point.fields[field], point.data_types[field], field, operator, condition["value"], add
+            )
 
     actions_by_rule: dict[str, list[tuple[int, str, str]]] = {}
     for line, action in tables["adjustment_actions.csv"]:
@@ -257,7 +271,9 @@ def check_rules(directory: Path = ADJUSTMENT_DIR, points: dict[str, Point] | Non
             add("operation", f"'{operation}' is not one of {', '.join(OPERATIONS)}")
         elif operation in ("multiply", "add") and kind != "number":
             add("operation", f"{operation} needs a number field; {field} is a {kind}")
-        elif problem := value_problem(action["value"], "number" if operation != "override" else kind):
+        elif problem := value_problem(
+            action["value"], "number" if operation != "override" else kind, point.data_types[field]
+        ):
             add("value", problem)
         if field in (earlier[1] for earlier in actions_by_rule.get(rule_id, [])):
             add("field", "the rule changes this field twice; use one action")
@@ -272,7 +288,7 @@ def check_rules(directory: Path = ADJUSTMENT_DIR, points: dict[str, Point] | Non
     return sorted(problems, key=lambda problem: (list(files).index(problem.file), problem.line))
 
 
-def _check_condition(kind: str, field: str, op: str, value: str, add) -> None:
+def _check_condition(kind: str, data_type: str, field: str, op: str, value: str, add) -> None:
     if op == "like" and kind != "string":
         add("operator", f"like needs a text field; {field} is a {kind}")
     elif op in ("<", "<=", ">", ">=", "between") and kind not in ("number", "date"):
@@ -285,7 +301,7 @@ def _check_condition(kind: str, field: str, op: str, value: str, add) -> None:
         if op == "between" and len(items) != 2:
             add("value", "between needs 'low|high'")
         for item in items:
-            if problem := value_problem(item, kind):
+            if problem := value_problem(item, kind, data_type):
                 add("value", problem)
 
 

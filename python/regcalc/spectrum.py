@@ -28,6 +28,7 @@ from regcalc.aws import (
     quote_literal,
     run_redshift_statements,
 )
+from regcalc.decimals import render_data_type
 from regcalc.settings import PROJECT_DIR
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,8 @@ def lake_datasets(sources_yaml: Path = SOURCES_YAML) -> list[LakeDataset]:
         for column in table.get("columns", []):
             if column["name"] == PARTITION_COLUMN:
                 continue
-            spark_type = str(column.get("data_type", "")).strip().lower()
+            # rendered as dbt renders it: the money / rate types are vars of dbt_project.yml
+            spark_type = render_data_type(column.get("data_type", "")).strip().lower()
             redshift_type = REDSHIFT_TYPES.get(spark_type) or (
                 spark_type if _DECIMAL.match(spark_type) else None
             )

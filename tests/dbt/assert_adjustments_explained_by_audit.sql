@@ -1,11 +1,14 @@
 -- Every change an adjustment point made to a numeric field is in the audit: per point, scenario,
 -- as-of date and field, sum(after) - sum(before) over the point's rows equals the sum of the
--- audit deltas (deltas of successive rules on the same value add up to the total change).
+-- audit deltas (deltas of successive rules on the same value add up to the total change). Exactly
+-- for a decimal field (money, rates); within 0.01 for a floating-point one, whose deltas the audit
+-- rounds to the money scale.
 -- depends_on: {{ ref('adjustment_rules') }}, {{ ref('adjustment_conditions') }}, {{ ref('adjustment_actions') }}
 {% set rule_set = load_adjustment_rules() %}
 {% set checks = [] %}
 {% for point_name, point in var('adjustment_points').items() %}
   {% set fields = adjustment_point_fields(point_name) %}
+  {% set types = adjustment_point_types(point_name) %}
   {% set touched = [] %}
   {% for rule in adjustment_point_rules(point_name, rule_set) %}
     {% for action in rule.actions if fields[action.field] == 'number' and action.field not in touched %}
@@ -14,7 +17,8 @@
   {% endfor %}
   {% for field in touched %}
     {% do checks.append({'point': point_name, 'model': point.model, 'field': field,
-                         'has_scenario': 'scenario' in adjustment_point_columns(point_name)}) %}
+                         'has_scenario': 'scenario' in adjustment_point_columns(point_name),
+                         'tolerance': 0 if regcalc.decimal_type(types[field]) else 0.01}) %}
   {% endfor %}
 {% endfor %}
 -- depends_on: {{ ref('int_deal_liquidity__adjusted') }}, {{ ref('int_lcr_category_totals__adjusted') }}, {{ ref('int_lcr_components__adjusted') }}
@@ -36,7 +40,8 @@ changes as (
         after.scenario,
         after.as_of_date,
         {{ regcalc.string_literal(check.field) }} as field,
-        after.total - coalesce(before.total, 0) as point_change
+        after.total - coalesce(before.total, 0) as point_change,
+        {{ check.tolerance }} as tolerance
     from (
         select scenario, as_of_date, sum({{ check.field }}) as total
         from {{ ref(check.model ~ '__adjusted') }}
@@ -56,7 +61,8 @@ changes as (
         cast(null as {{ dbt.type_string() }}) as scenario,
         cast(null as date) as as_of_date,
         cast(null as {{ dbt.type_string() }}) as field,
-        cast(null as {{ regcalc.type_double() }}) as point_change
+        cast(null as {{ regcalc.type_double() }}) as point_change,
+        0 as tolerance
     from audit
     where 1 = 0
     {% endfor %}
@@ -68,4 +74,4 @@ from changes
 left join audit
     on changes.injection_point = audit.injection_point and changes.scenario = audit.scenario
     and changes.as_of_date = audit.as_of_date and changes.field = audit.field
-where abs(changes.point_change - coalesce(audit.audited_change, 0)) > 0.01
+where abs(changes.point_change - coalesce(audit.audited_change, 0)) > changes.tolerance

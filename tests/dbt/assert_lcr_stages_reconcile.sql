@@ -1,6 +1,7 @@
--- Each aggregation step keeps every amount: category totals = sum of adjusted deals, components =
--- sum of adjusted category totals, fct_lcr = adjusted components (tolerance 0.01; fct_lcr rounds).
-{% set tolerance = 0.01 %}
+-- Each aggregation step keeps every amount, exactly: category totals = sum of adjusted deals,
+-- components = sum of adjusted category totals, fct_lcr = adjusted components. Amounts are money
+-- (exact decimals, README "What is exact"), so the stages agree to the last digit at any volume; a
+-- group missing at a stage (a null) is a difference too.
 with deals as (
 
     select
@@ -88,6 +89,6 @@ compared as (
 )
 
 select * from compared
-where not (deals_vs_categories <= {{ tolerance }})
-    or not (categories_vs_components <= {{ tolerance }})
-    or not (components_vs_lcr <= {{ tolerance }})
+where coalesce(deals_vs_categories <> 0, true)
+    or coalesce(categories_vs_components <> 0, true)
+    or coalesce(components_vs_lcr <> 0, true)

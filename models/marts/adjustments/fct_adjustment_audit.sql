@@ -1,5 +1,6 @@
 -- One row per (rule, adjusted row, field, as-of date, scenario) where a rule changed a value:
--- the value before and after the rule and the delta, with the rule's metadata.
+-- the value before and after the rule and the delta, with the rule's metadata. The delta is money
+-- (exact for the decimal fields: money, rates; a floating-point field's delta rounds to its scale).
 -- depends_on: {{ ref('adjustment_rules') }}, {{ ref('adjustment_conditions') }}, {{ ref('adjustment_actions') }}
 {% set rule_set = load_adjustment_rules() %}
 {% set branches = [] %}
@@ -42,7 +43,7 @@ changes as (
         {{ regcalc.string_literal(branch.field) }} as field,
         cast({{ branch.before }} as {{ dbt.type_string() }}) as value_before,
         cast({{ branch.after }} as {{ dbt.type_string() }}) as value_after,
-        {% if branch.numeric %}{{ branch.after }} - {{ branch.before }}{% else %}cast(null as {{ regcalc.type_double() }}){% endif %} as delta
+        cast({{ branch.after ~ ' - ' ~ branch.before if branch.numeric else 'null' }} as {{ regcalc.type_money() }}) as delta
     from {{ ref(branch.model) }} as adjusted
     where adjusted.adj_{{ branch.n }}_hit
         and {{ recalc_dates_condition('adjusted.as_of_date') }}
@@ -63,7 +64,7 @@ changes as (
         cast(null as {{ dbt.type_string() }}) as field,
         cast(null as {{ dbt.type_string() }}) as value_before,
         cast(null as {{ dbt.type_string() }}) as value_after,
-        cast(null as {{ regcalc.type_double() }}) as delta
+        cast(null as {{ regcalc.type_money() }}) as delta
     from rules
     where 1 = 0
     {% endfor %}

@@ -18,8 +18,8 @@ final as (
         count(*) as entity_count,
         sum(categories.deal_count) as deal_count,
         sum(categories.adjusted_deal_count) as adjusted_deal_count,
-        sum(categories.amount_rep) as amount_rep,
-        sum(categories.weighted_amount) as weighted_amount
+        {{ money('sum(categories.amount_rep)') }} as amount_rep,
+        {{ money('sum(categories.weighted_amount)') }} as weighted_amount
     from categories
     where categories.scenario = 'base'
     group by

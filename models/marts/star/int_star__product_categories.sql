@@ -43,7 +43,7 @@ categories as (
         hqla_haircuts.category_code,
         'hqla' as lcr_section,
         hqla_haircuts.hqla_level,
-        cast(hqla_haircuts.haircut as {{ type_double() }}) as rate,
+        cast(hqla_haircuts.haircut as {{ type_rate() }}) as rate,
         hqla_haircuts.bcbs_paragraph
     from hqla_haircuts
     union all
@@ -51,7 +51,7 @@ categories as (
         outflow_rates.category_code,
         'outflow' as lcr_section,
         cast(null as {{ dbt.type_string() }}) as hqla_level,
-        cast(outflow_rates.run_off_rate as {{ type_double() }}) as rate,
+        cast(outflow_rates.run_off_rate as {{ type_rate() }}) as rate,
         outflow_rates.bcbs_paragraph
     from outflow_rates
     union all
@@ -59,7 +59,7 @@ categories as (
         inflow_rates.category_code,
         'inflow' as lcr_section,
         cast(null as {{ dbt.type_string() }}) as hqla_level,
-        cast(inflow_rates.inflow_rate as {{ type_double() }}) as rate,
+        cast(inflow_rates.inflow_rate as {{ type_rate() }}) as rate,
         inflow_rates.bcbs_paragraph
     from inflow_rates
     union all
@@ -67,7 +67,7 @@ categories as (
         excluded_categories.category_code,
         'excluded' as lcr_section,
         cast(null as {{ dbt.type_string() }}) as hqla_level,
-        cast(null as {{ type_double() }}) as rate,
+        cast(null as {{ type_rate() }}) as rate,
         excluded_categories.bcbs_paragraph
     from excluded_categories
 

@@ -1,11 +1,21 @@
-"""Enrich: reference joins per as-of date, FX to the entity's reporting currency, residual maturity."""
+"""Enrich: reference joins per as-of date, FX to the entity's reporting currency, residual maturity.
+
+FX rates are floating point (the bank's rates and their quotient); the amounts they convert are money:
+amount x rate is computed in decimals, the rate taken to FX_RATE_DECIMALS places, and rounded HALF_UP to
+the money scale (README "What is exact").
+"""
 
 from __future__ import annotations
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from regcalc.decimals import money
 from regcalc.jobs.ingest import add_reject_checks
+
+# The double FX rate as the decimal that multiplies an amount: 18 places keep every digit a double has
+# (about 16 significant), and amount x rate then fits decimal(38, 6) after Spark's exact product.
+FX_RATE_DECIMALS = "decimal(38,18)"
 
 
 def _snapshot_key(snapshot: DataFrame, key: str) -> list[str]:
@@ -44,11 +54,12 @@ def enrich(
         .join(F.broadcast(reporting_fx), ["as_of_date", "reporting_currency"], "left")
     )
     fx_rate = F.col("_deal_rate_to_usd") / F.col("_reporting_rate_to_usd")
+    exact_rate = F.col("fx_rate").cast(FX_RATE_DECIMALS)
     days = F.datediff(F.col("maturity_date"), F.col("as_of_date"))
     enriched = (
         joined.withColumn("fx_rate", fx_rate)
-        .withColumn("amount_rep", F.col("amount") * fx_rate)
-        .withColumn("collateral_value_rep", F.col("collateral_market_value") * fx_rate)
+        .withColumn("amount_rep", money(F.col("amount") * exact_rate))
+        .withColumn("collateral_value_rep", money(F.col("collateral_market_value") * exact_rate))
         .withColumn("residual_maturity_days", days)
         .withColumn(
             "maturity_bucket",

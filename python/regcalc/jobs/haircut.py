@@ -3,6 +3,7 @@
 BCBS 238 para 48 and Annex 1: the 15% and 40% caps are computed on HQLA amounts adjusted as if
 secured funding and secured lending maturing within 30 days were unwound. Each repo / reverse repo
 in the horizon therefore carries its own signed contribution to adjusted Level 1, 2A and 2B.
+Every product (amount x weight, collateral x weight) is money, rounded HALF_UP to the money scale.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from regcalc import contract
+from regcalc.decimals import MONEY, RATE, money
 from regcalc.params import Parameters
 
 
@@ -21,7 +23,7 @@ def _literal_map(mapping: dict) -> Column:
 
 
 def apply_haircuts(deals: DataFrame, params: Parameters) -> DataFrame:
-    """weighted_amount = amount in reporting currency x weight, and unwind_level1/2a/2b."""
+    """weighted_amount = amount in reporting currency x weight, and unwind_level1/2a/2b (all money)."""
     collateral_level = {}
     collateral_weight = {}
     for hqla_class in contract.HQLA_CLASSES:
@@ -43,23 +45,26 @@ def apply_haircuts(deals: DataFrame, params: Parameters) -> DataFrame:
     # reverse repo gets the cash lent back and returns the collateral received (only if we still
     # hold it, i.e. it was not re-used).
     cash_leg = F.when(is_repo, -F.col("amount_rep")).otherwise(F.col("amount_rep"))
-    collateral_value = F.col("collateral_value_rep") * F.coalesce(
-        F.element_at(_literal_map(collateral_weight), F.col("hqla_class")), F.lit(0.0)
+    zero = F.lit(0).cast(MONEY.sql)
+    collateral_value = money(
+        F.col("collateral_value_rep")
+        * F.coalesce(
+            F.element_at(_literal_map(collateral_weight), F.col("hqla_class")).cast(RATE.sql),
+            F.lit(0).cast(RATE.sql),
+        )
     )
     collateral_leg = (
-        F.when(is_repo, collateral_value)
-        .when(~F.col("is_encumbered"), -collateral_value)
-        .otherwise(F.lit(0.0))
+        F.when(is_repo, collateral_value).when(~F.col("is_encumbered"), -collateral_value).otherwise(zero)
     )
 
     def unwind(target_level: str) -> Column:
-        contribution = F.when(level == target_level, collateral_leg).otherwise(F.lit(0.0))
+        contribution = F.when(level == target_level, collateral_leg).otherwise(zero)
         if target_level == "L1":
             contribution = contribution + cash_leg
-        return F.when(in_horizon, contribution).otherwise(F.lit(0.0))
+        return money(F.when(in_horizon, contribution).otherwise(zero))
 
     return (
-        deals.withColumn("weighted_amount", F.col("amount_rep") * F.col("weight"))
+        deals.withColumn("weighted_amount", money(F.col("amount_rep") * F.col("weight")))
         .withColumn("unwind_level1", unwind("L1"))
         .withColumn("unwind_level2a", unwind("L2A"))
         .withColumn("unwind_level2b", unwind("L2B"))

@@ -34,6 +34,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from regcalc import contract, spark_errors
+from regcalc.decimals import MONEY
 from regcalc.settings import RegcalcError
 
 
@@ -471,16 +472,12 @@ def _as_date(frame: DataFrame, column: str) -> Column:
     return F.try_to_date(_as_string(frame, column), contract.DATE_FORMAT)
 
 
-def _as_number(frame: DataFrame, column: str) -> Column:
-    """A finite double; null (a reject) for text that is no number, NaN, an infinity or overflows.
-
-    Spark reads 'nan', 'inf', '-Infinity' as doubles and '1e400' as infinity; none is an amount.
-    """
+def _as_money(frame: DataFrame, column: str) -> Column:
+    """An exact decimal of the money type (README "What is exact"); null when the value is not a finite
+    number that fits it, so the row becomes a reject. More decimals than the type holds round HALF_UP."""
     if isinstance(frame.schema[column].dataType, T.NumericType):
-        number = F.col(column).cast("double")
-    else:
-        number = _as_string(frame, column).try_cast("double")
-    return F.when(~F.isnan(number) & (F.abs(number) != F.lit(math.inf)), number)
+        return F.col(column).try_cast(MONEY.sql)
+    return _as_string(frame, column).try_cast(MONEY.sql)
 
 
 def _as_flag(frame: DataFrame, column: str) -> Column:
@@ -523,11 +520,11 @@ def validate_deals(raw: DataFrame) -> DataFrame:
         _as_string(raw, "counterparty_id").alias("counterparty_id"),
         _as_string(raw, "product_type").alias("product_type"),
         F.upper(_as_string(raw, "currency")).alias("currency"),
-        _as_number(raw, "amount").alias("amount"),
+        _as_money(raw, "amount").alias("amount"),
         _as_date(raw, "maturity_date").alias("maturity_date"),
         F.nullif(_as_string(raw, "hqla_class"), F.lit("")).alias("hqla_class"),
         *[_as_flag(raw, column).alias(column) for column in contract.FLAG_COLUMNS],
-        _as_number(raw, "collateral_market_value").alias("collateral_market_value"),
+        _as_money(raw, "collateral_market_value").alias("collateral_market_value"),
         F.col("source_file"),
         F.col(RAW_RECORD),
         *[F.col(column).alias(RAW_PREFIX + column) for column in contract.DEALS.columns],

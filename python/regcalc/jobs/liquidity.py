@@ -12,6 +12,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from regcalc import contract
+from regcalc.decimals import RATE
 from regcalc.jobs.ingest import add_reject_checks
 from regcalc.params import MATURITY_BUCKETS, RULE_BOOLEAN_COLUMNS, ClassificationRule, Parameters
 
@@ -101,8 +102,8 @@ def classification_table(spark: SparkSession, params: Parameters) -> DataFrame:
         _lookup({order: c.hqla_level for order, c in categories.items() if c.hqla_level}, rule).alias(
             "hqla_level"
         ),
-        _lookup({order: c.rate for order, c in categories.items()}, rule).cast("double").alias("rate"),
-        _lookup({order: c.weight for order, c in categories.items()}, rule).cast("double").alias("weight"),
+        _lookup({order: c.rate for order, c in categories.items()}, rule).cast(RATE.sql).alias("rate"),
+        _lookup({order: c.weight for order, c in categories.items()}, rule).cast(RATE.sql).alias("weight"),
         _lookup({order: c.parameter_table for order, c in categories.items()}, rule).alias("parameter_table"),
         _lookup({order: c.bcbs_paragraph for order, c in categories.items()}, rule).alias("bcbs_paragraph"),
     )
