@@ -35,6 +35,13 @@ def spark(regcalc_home):
     session.stop()
 
 
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    """monkeypatch for a module's fixtures (e.g. REGCALC_SCHEMA for one module's dbt builds)."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
 @pytest.fixture
 def aws(monkeypatch):
     """moto's AWS (every service) with dummy credentials in AWS_REGION: nothing reaches a real account."""
@@ -81,4 +88,11 @@ def s3a_bucket(spark, moto_server):
         "secret.key": DUMMY_CREDENTIALS["aws_secret_access_key"],
     }.items():
         hadoop.set(f"fs.s3a.bucket.{S3A_BUCKET}.{key}", value)
-    return SimpleNamespace(name=S3A_BUCKET, uri=f"s3a://{S3A_BUCKET}", client=client, endpoint=moto_server)
+    return SimpleNamespace(
+        name=S3A_BUCKET,
+        uri=f"s3a://{S3A_BUCKET}",
+        client=client,
+        endpoint=moto_server,
+        region=AWS_REGION,
+        credentials=DUMMY_CREDENTIALS,
+    )
