@@ -17,7 +17,7 @@
   Spark: the lake's commit log as table `lake_commits` (JSON records under <lake>/_commits, one row per
   dataset and published version of an as-of date: python/regcalc/lake.py), then an external parquet
   table per dataset, partitioned by as_of_date, with one partition per date at the folder of its
-  current version (the highest-numbered commit of the date). Re-created every run (dropping an external
+  current version (the date's highest-numbered commit). Re-created every run (dropping an external
   table keeps its files) so that a new version or a changed lake URI is followed; a lake not yet written
   gives empty tables. The null partition holds the rejects whose as_of_date could not be read.
 #}
@@ -32,10 +32,11 @@
       ~ ' dataset string, location string) using json options (recursiveFileLookup \'true\')'
       ~ ' location \'' ~ lake_uri() ~ '/_commits\''
     ) %}
+    {# a date's current version: its highest (version, run_id), as regcalc.lake.CommitLog.current #}
     {% set current = run_query(
-      'select dataset, as_of_date, location from (select *, max(version) over (partition by as_of_date)'
-      ~ ' as current_version from ' ~ commits ~ ') where version = current_version'
-      ~ ' order by dataset, as_of_date'
+      'select dataset, as_of_date, location from (select *, max(struct(version, run_id))'
+      ~ ' over (partition by as_of_date) as current_commit from ' ~ commits ~ ')'
+      ~ ' where struct(version, run_id) = current_commit order by dataset, as_of_date'
     ) %}
     {% for source_node in lake_source_nodes() %}
       {% set table = lake_schema ~ '.' ~ source_node.name %}

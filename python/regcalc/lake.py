@@ -27,7 +27,8 @@ The dbt macro register_lake_sources reads these fields as a table; tests/test_la
 registers the locations Lake.published returns.
 
 One writer at a time per lake (the nightly run; the embedded metastore's lock within one REGCALC_HOME):
-two concurrent publications of one date would both be kept as versions, the later-numbered current.
+two concurrent publications of one date would both be kept, and could take the same number; the current
+version is then the one with the higher (version, run_id), run ids starting with their UTC start time.
 """
 
 from __future__ import annotations
@@ -282,7 +283,8 @@ class CommitLog:
         self.files = files
 
     def names(self) -> dict[str, list[tuple[int, str]]]:
-        """As-of date -> (version, run_id) of each of its commit records, oldest first; from one listing."""
+        """As-of date -> (version, run_id) of each of its commit records, in that order (the current one
+        last); from one listing."""
         records: dict[str, list[tuple[int, str]]] = {}
         prefix = f"{COMMITS}/{PARTITION_COLUMN}="
         for path in self.files.list(COMMITS):
