@@ -9,7 +9,7 @@ Layout, relative to the lake URI:
 
 A run writes its output once, where it stays (its version folders, invisible to readers), checks it,
 writes its metadata, then commits date by date: one new commit record per as-of date, created in one
-step (a single PUT on an object store, a rename on a local disk), listing the folder of the date's new
+step (a single PUT on S3, a rename on a local disk), listing the folder of the date's new
 version for each dataset. A date's current version is the one of its highest-numbered record. Every
 reader follows the records (Lake.read and Lake.published, the dbt macro register_lake_sources, the
 Spectrum registration) and never lists data folders, so it sees the old or the new version of a date,
@@ -39,7 +39,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Protocol
@@ -55,8 +55,8 @@ NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # where Spark writes rows whose p
 COMMITS = "_commits"
 RUNS = "_runs"
 RUN_FILE = RUNS + "/{run_id}.json"  # the lineage metadata of a run, written before its first commit
-# Object stores where a new object appears whole or not at all when its single PUT completes.
-OBJECT_STORE_SCHEMES = ("s3a", "s3", "gs", "abfs", "abfss")
+# S3 (Spark's s3a://, EMRFS's s3://): a new object appears whole, or not at all, when its single PUT ends.
+OBJECT_STORE_SCHEMES = ("s3a", "s3")
 _COMMIT_NAME = re.compile(r"^(?P<version>\d{6,})-(?P<run_id>[^/]+)\.json$")
 _VERSION_FOLDER = re.compile(rf"^(?P<folder>[^/]+/[^/]+/{PARTITION_COLUMN}=(?P<day>[^/]+))/[^/]+$")
 
@@ -85,7 +85,7 @@ class Commit:
     version: int
     run_id: str
     committed_at: str  # ISO 8601, UTC
-    locations: dict[str, str] = field(default_factory=dict)  # dataset -> folder relative to the lake URI
+    locations: dict[str, str]  # dataset -> version folder, relative to the lake URI
 
     @property
     def path(self) -> str:
@@ -186,7 +186,7 @@ class LocalFiles:
 
 
 class HadoopFiles:
-    """A lake on an object store through Spark's Hadoop filesystem (the jobs' connector and settings)."""
+    """A lake on S3 through Spark's Hadoop filesystem (the jobs' S3A connector and settings)."""
 
     def __init__(self, spark: SparkSession, uri: str):
         from py4j.protocol import Py4JJavaError
@@ -262,7 +262,7 @@ class HadoopFiles:
 
 
 def lake_files(spark: SparkSession | None, uri: str) -> Files:
-    """The file operations for a lake URI: a local folder (also file://) or an object store."""
+    """The file operations for a lake URI: a local folder (also file://) or S3."""
     parsed = urlparse(uri)
     if parsed.scheme in ("", "file"):
         return LocalFiles(Path(parsed.path if parsed.scheme else uri))
