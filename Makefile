@@ -11,9 +11,10 @@ BENCH_ENTITIES ?= 3
 BENCH_DATES ?= 1
 BENCH_SEED ?= 42
 RECALC_BENCH_DEALS ?= 300000
+JARS ?= jars
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run sample test lint bench bench-recalc docs redshift-check rules-check clean
+.PHONY: help setup jars run sample test lint bench bench-recalc docs redshift-check rules-check clean
 
 help: ## list the commands
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -28,6 +29,16 @@ $(INSTALLED): pyproject.toml
 
 setup: $(INSTALLED) ## create .venv and install regcalc with its dev tools
 
+# hadoop-aws must match the Hadoop inside the pyspark wheel; Maven resolves the AWS SDK bundle its POM names.
+jars: setup ## Spark's S3A connector for s3a:// lakes (hadoop-aws + AWS SDK bundle) from Maven Central into ./jars
+	@version=$$($(BIN)/python -m regcalc.s3a) || exit 1; \
+	if [ -f "$(JARS)/hadoop-aws-$$version.jar" ]; then echo "S3A connector: $(JARS)/hadoop-aws-$$version.jar"; exit 0; fi; \
+	command -v mvn >/dev/null || { echo "need Maven (mvn) on PATH to fetch the S3A connector (Debian: apt-get install maven)"; exit 1; }; \
+	rm -rf "$(JARS)" && \
+	mvn -B -q -Dstyle.color=never -f maven/pom.xml -Dhadoop.version=$$version dependency:copy-dependencies \
+	  -DincludeScope=runtime -DoutputDirectory="$(abspath $(JARS))" && \
+	ls "$(JARS)"
+
 $(SAMPLE)/entities.csv: | $(INSTALLED)
 	$(BIN)/regcalc generate --deals $(SAMPLE_DEALS) --entities 3 --dates 2 --out $(SAMPLE)
 
@@ -36,7 +47,7 @@ sample: $(SAMPLE)/entities.csv ## generate the sample bank (SAMPLE_DEALS deals) 
 run: setup sample ## set up, then run jobs + dbt build on the sample bank (local Spark, ./lake) and print the LCR
 	$(BIN)/regcalc run --input $(SAMPLE)
 
-test: setup lint browser ## set up, lint, and run the whole test suite
+test: setup lint browser jars ## set up, lint, fetch the S3A connector, and run the whole test suite
 	$(BIN)/pytest
 
 .PHONY: browser

@@ -1,14 +1,18 @@
-"""Shared fixtures: one SparkSession for the whole test run (one JVM, one Derby metastore)."""
+"""Shared fixtures: one SparkSession for the whole test run (one JVM, one Derby metastore), moto."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
+import boto3
 import pytest
 from moto import mock_aws
 
-AWS_REGION = "eu-west-1"  # the region of the AWS tests (test_aws.py, test_spectrum.py)
+AWS_REGION = "eu-west-1"  # the region of the AWS tests (test_aws.py, test_spectrum.py, the s3a tests)
+S3A_BUCKET = "regcalc-s3a-lake"
+DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +35,13 @@ def spark(regcalc_home):
     session.stop()
 
 
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    """monkeypatch for a module's fixtures (e.g. REGCALC_SCHEMA for one module's dbt builds)."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
 @pytest.fixture
 def aws(monkeypatch):
     """moto's AWS (every service) with dummy credentials in AWS_REGION: nothing reaches a real account."""
@@ -41,3 +52,47 @@ def aws(monkeypatch):
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with mock_aws():
         yield
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto in server mode on 127.0.0.1 and a free port: S3 and the Redshift Data API over HTTP.
+
+    Its state is moto's in-process backends, which `mock_aws` (fixture `aws`) resets: a module that uses
+    the server must not use `aws`, and creates what it needs itself (fixture `s3a_bucket`)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def s3a_bucket(spark, moto_server):
+    """A bucket on the moto server, reached by the test session's S3A connector over the S3 protocol as
+    production reaches S3 (path-style access, dummy credentials). The settings are S3A's per-bucket ones
+    (fs.s3a.bucket.<name>.*), set on the running session: the other tests' settings stay as they are.
+    `regcalc` started as a process gets the same from the environment (s3a_environment)."""
+    client = boto3.client("s3", endpoint_url=moto_server, region_name=AWS_REGION, **DUMMY_CREDENTIALS)
+    if S3A_BUCKET not in [bucket["Name"] for bucket in client.list_buckets()["Buckets"]]:
+        client.create_bucket(Bucket=S3A_BUCKET, CreateBucketConfiguration={"LocationConstraint": AWS_REGION})
+    hadoop = spark.sparkContext._jsc.hadoopConfiguration()
+    for key, value in {
+        "endpoint": moto_server,
+        "endpoint.region": AWS_REGION,
+        "path.style.access": "true",
+        "aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        "access.key": DUMMY_CREDENTIALS["aws_access_key_id"],
+        "secret.key": DUMMY_CREDENTIALS["aws_secret_access_key"],
+    }.items():
+        hadoop.set(f"fs.s3a.bucket.{S3A_BUCKET}.{key}", value)
+    return SimpleNamespace(
+        name=S3A_BUCKET,
+        uri=f"s3a://{S3A_BUCKET}",
+        client=client,
+        endpoint=moto_server,
+        region=AWS_REGION,
+        credentials=DUMMY_CREDENTIALS,
+    )

@@ -23,6 +23,7 @@ from regcalc import contract
 from regcalc.cli import LCR_COLUMNS, main
 from regcalc.dbt import invoke_dbt
 from regcalc.decimals import MONEY
+from regcalc.lake import Lake
 from regcalc.pipeline import DEAL_DATASET, run_jobs
 from regcalc.settings import Settings
 
@@ -106,7 +107,7 @@ def pipeline(spark, tmp_path_factory, monkeypatch_module):
         (row["entity_id"], row["as_of_date"]): row.asDict()
         for row in spark.table(f"{SCHEMA}.fct_lcr").where(F.col("scenario") == "base").collect()
     }
-    deals = spark.read.parquet(f"{settings.lake}/{DEAL_DATASET}")
+    deals = Lake(spark, settings.lake).read(DEAL_DATASET)
     return {
         "offsets": offsets,
         "case_dirs": case_dirs,

@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 from regcalc import contract, spark_errors
 from regcalc.cli import main
 from regcalc.jobs.ingest import InputContractError, add_reject_checks
+from regcalc.lake import Lake
 from regcalc.params import REGULATORY_DIR, load_parameters
 from regcalc.pipeline import DEAL_DATASET, RejectThresholdError, run_jobs
 from regcalc.settings import PROJECT_DIR, RegcalcError
@@ -102,10 +103,10 @@ def snapshot(root: Path) -> dict[str, tuple]:
 
 
 def partition_files(lake: Path, day: date) -> dict[str, tuple[int, int]]:
-    """Files of the `day` partition of every lake dataset: relative path -> (size, mtime_ns)."""
+    """Files of the current `day` version of every lake dataset: relative path -> (size, mtime_ns)."""
     files = {}
     for dataset in LAKE_DATASETS:
-        folder = lake / dataset / f"as_of_date={day.isoformat()}"
+        folder = Path(Lake(None, str(lake)).published(dataset)[day.isoformat()].location)
         assert folder.is_dir(), folder
         for path in sorted(folder.iterdir()):
             stat = path.stat()
@@ -114,23 +115,30 @@ def partition_files(lake: Path, day: date) -> dict[str, tuple[int, int]]:
 
 
 def run_metadata(lake: Path, dataset: str, day: date) -> dict:
-    return json.loads((lake / dataset / f"as_of_date={day.isoformat()}" / "_regcalc_run.json").read_text())
+    return Lake(None, str(lake)).published(dataset)[day.isoformat()].metadata
 
 
 def assert_no_staging_left(lake: Path) -> None:
-    staging = lake / "_staging"
-    assert not staging.exists() or sorted(p.name for p in staging.iterdir()) == []
+    """Every version folder in the lake is a committed version: nothing left of a refused or failed run."""
+    committed = {
+        partition.location
+        for dataset in LAKE_DATASETS
+        for versions in Lake(None, str(lake)).versions(dataset).values()
+        for partition in versions
+    }
+    folders = {str(path) for dataset in LAKE_DATASETS for path in lake.glob(f"{dataset}/*/as_of_date=*")}
+    assert folders == committed
 
 
 def deal_rows(spark, lake: Path, day: date | None = None) -> list[dict]:
-    frame = spark.read.parquet(str(lake / DEAL_DATASET))
+    frame = Lake(spark, str(lake)).read(DEAL_DATASET)
     if day is not None:
         frame = frame.where(F.col("as_of_date") == F.lit(day))
     return sorted((row.asDict() for row in frame.collect()), key=lambda row: row["deal_id"])
 
 
 def rows_per_date(spark, lake: Path) -> dict:
-    frame = spark.read.parquet(str(lake / DEAL_DATASET))
+    frame = Lake(spark, str(lake)).read(DEAL_DATASET)
     return {row["as_of_date"]: row["count"] for row in frame.groupBy("as_of_date").count().collect()}
 
 
@@ -219,7 +227,7 @@ def test_reject_threshold_refuses_and_leaves_lake_unchanged(spark, tmp_path):
         f"{dataset}/as_of_date={day.isoformat()}" for dataset in LAKE_DATASETS for day in (DAY1, DAY2)
     ]
     before = snapshot(lake)
-    assert f"{DEAL_DATASET}/as_of_date=2026-09-30/_regcalc_run.json" in before
+    assert f"_runs/{earlier.run_id}.json" in before
 
     source = copy_case("rejects", tmp_path / "input")
     with pytest.raises(RejectThresholdError) as caught:
@@ -490,7 +498,7 @@ def lake_contents(spark, lake: Path) -> dict[str, list[tuple]]:
     source_file): what a run published, to compare runs over different forms of one extract."""
     contents = {}
     for dataset in LAKE_DATASETS:
-        frame = spark.read.parquet(str(lake / dataset)).drop("run_id", "source_file")
+        frame = Lake(spark, str(lake)).read(dataset).drop("run_id", "source_file")
         contents[dataset] = sorted(
             tuple("" if value is None else str(value) for value in row) for row in frame.collect()
         )

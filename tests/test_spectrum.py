@@ -9,6 +9,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.redshiftdata.models import redshiftdata_backends
 
 from regcalc.aws import AwsError
+from regcalc.lake import NULL_PARTITION, Commit, commit_record
 from regcalc.spectrum import (
     LakeDataset,
     lake_datasets,
@@ -67,16 +68,32 @@ EXPECTED_STATEMENTS = [
     'create external table "regcalc_lake"."entities" ("entity_id" varchar(65535), "is_active" boolean) '
     f"partitioned by (as_of_date date) stored as parquet location 's3://{BUCKET}/lcr/entities/'",
     'alter table "regcalc_lake"."entities" add if not exists '
-    f"partition (as_of_date='2026-09-29') location 's3://{BUCKET}/lcr/entities/as_of_date=2026-09-29/' "
-    f"partition (as_of_date='2026-09-30') location 's3://{BUCKET}/lcr/entities/as_of_date=2026-09-30/'",
+    f"partition (as_of_date='2026-09-29') location 's3://{BUCKET}/lcr/entities/run-1/as_of_date=2026-09-29/' "
+    f"partition (as_of_date='2026-09-30') location 's3://{BUCKET}/lcr/entities/run-2/as_of_date=2026-09-30/'",
     'drop table if exists "regcalc_lake"."deal_liquidity"',
     'create external table "regcalc_lake"."deal_liquidity" ("deal_id" varchar(65535), '
     '"amount" double precision, "days" integer, "price" decimal(18, 4)) '
     "partitioned by (as_of_date date) stored as parquet "
     f"location 's3://{BUCKET}/lcr/deal_liquidity/'",
     'alter table "regcalc_lake"."deal_liquidity" add if not exists '
-    f"partition (as_of_date='2026-09-30') location 's3://{BUCKET}/lcr/deal_liquidity/as_of_date=2026-09-30/'",
+    "partition (as_of_date='2026-09-30') "
+    f"location 's3://{BUCKET}/lcr/deal_liquidity/run-2/as_of_date=2026-09-30/'",
 ]
+# The published versions (as_of_date, version, run_id, datasets): 2026-09-30 was rerun by run-2, so its
+# current version is run-2's; the rows without a date (null partition) have no Spectrum partition.
+VERSIONS = [
+    ("2026-09-29", 1, "run-1", ("entities",)),
+    ("2026-09-30", 1, "run-1", ("entities", "deal_liquidity")),
+    ("2026-09-30", 2, "run-2", ("entities", "deal_liquidity")),
+    (NULL_PARTITION, 1, "run-1", ("deal_liquidity",)),
+]
+PARTITIONS = {
+    "entities": {
+        "2026-09-29": f"s3://{BUCKET}/lcr/entities/run-1/as_of_date=2026-09-29/",
+        "2026-09-30": f"s3://{BUCKET}/lcr/entities/run-2/as_of_date=2026-09-30/",
+    },
+    "deal_liquidity": {"2026-09-30": f"s3://{BUCKET}/lcr/deal_liquidity/run-2/as_of_date=2026-09-30/"},
+}
 
 
 @pytest.fixture
@@ -105,16 +122,18 @@ def sent():
 
 
 def publish_lake(s3) -> None:
+    """VERSIONS as the jobs publish them: parquet in each version folder, then its commit record."""
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    for day, version, run_id, datasets in VERSIONS:
+        locations = {dataset: f"{dataset}/{run_id}/as_of_date={day}" for dataset in datasets}
+        for folder in locations.values():
+            s3.put_object(Bucket=BUCKET, Key=f"lcr/{folder}/part-0.parquet", Body=b"PAR1")
+        commit = Commit(day, version, run_id, "2026-10-01T02:30:00+00:00", locations)
+        s3.put_object(Bucket=BUCKET, Key=f"lcr/{commit.path}", Body=commit_record(commit).encode())
+    # a run being written (no commit record yet), and another dataset's folder: neither is registered
     for key in (
-        "lcr/entities/as_of_date=2026-09-30/part-0.parquet",
-        "lcr/entities/as_of_date=2026-09-29/part-0.parquet",
-        "lcr/entities/as_of_date=2026-09-29/_regcalc_run.json",
-        "lcr/deal_liquidity/as_of_date=2026-09-30/part-0.parquet",
-        # rows without a date, and a run being staged: neither is a partition
-        "lcr/deal_liquidity/as_of_date=__HIVE_DEFAULT_PARTITION__/part-0.parquet",
-        "lcr/deal_liquidity/_staging/run-1/part-0.parquet",
-        "lcr/deal_liquidity_old/as_of_date=2020-01-01/part-0.parquet",  # another dataset's folder
+        "lcr/deal_liquidity/run-3/as_of_date=2026-10-01/part-0.parquet",
+        "lcr/deal_liquidity_old/as_of_date=2020-01-01/part-0.parquet",
     ):
         s3.put_object(Bucket=BUCKET, Key=key, Body=b"PAR1")
 
@@ -140,10 +159,9 @@ def test_datasets_and_types_come_from_the_sources_yaml(sources_yaml):
 
 
 def test_statements_declare_each_dataset_with_its_partitions():
-    dates = {"entities": ["2026-09-29", "2026-09-30"], "deal_liquidity": ["2026-09-30"]}
     statements = spectrum_statements(
         [ENTITIES, DEALS],
-        dates,
+        PARTITIONS,
         lake_uri=LAKE,
         schema="regcalc_lake",
         catalog_database="regcalc_glue",
@@ -155,7 +173,12 @@ def test_statements_declare_each_dataset_with_its_partitions():
 def test_many_partitions_are_added_a_hundred_per_statement():
     days = [f"2026-{month:02d}-{day:02d}" for month in range(1, 10) for day in range(1, 29)]  # 252
     statements = spectrum_statements(
-        [ENTITIES], {"entities": days}, lake_uri=LAKE, schema="s", catalog_database="g", iam_role=ROLE
+        [ENTITIES],
+        {"entities": {day: f"s3://{BUCKET}/lcr/entities/run-1/as_of_date={day}/" for day in days}},
+        lake_uri=LAKE,
+        schema="s",
+        catalog_database="g",
+        iam_role=ROLE,
     )
     adds = [statement for statement in statements if statement.startswith("alter table")]
     assert [statement.count("partition (") for statement in adds] == [100, 100, 52]

@@ -14,14 +14,30 @@
 {% endmacro %}
 
 {#
-  Spark: an external parquet table per dataset, partitioned by as_of_date. Re-created every run
-  (dropping an external table keeps its files) so a changed lake URI is followed, then its
-  partitions are recovered so the partitions the jobs published are visible.
+  Spark: the lake's commit log as table `lake_commits` (JSON records under <lake>/_commits, one row per
+  dataset and published version of an as-of date: python/regcalc/lake.py), then an external parquet
+  table per dataset, partitioned by as_of_date, with one partition per date at the folder of its
+  current version (the date's highest-numbered commit). Re-created every run (dropping an external
+  table keeps its files) so that a new version or a changed lake URI is followed; a lake not yet written
+  gives empty tables. The null partition holds the rejects whose as_of_date could not be read.
 #}
 {% macro spark__register_lake_sources() %}
   {% if execute %}
     {% set lake_schema = var('lake_schema') %}
     {% do run_query('create database if not exists ' ~ lake_schema) %}
+    {% set commits = lake_schema ~ '.lake_commits' %}
+    {% do run_query('drop table if exists ' ~ commits) %}
+    {% do run_query(
+      'create table ' ~ commits ~ ' (as_of_date string, version int, run_id string, committed_at string,'
+      ~ ' dataset string, location string) using json options (recursiveFileLookup \'true\')'
+      ~ ' location \'' ~ lake_uri() ~ '/_commits\''
+    ) %}
+    {# a date's current version: its highest (version, run_id), as regcalc.lake.CommitLog.current #}
+    {% set current = run_query(
+      'select dataset, as_of_date, location from (select *, max(struct(version, run_id))'
+      ~ ' over (partition by as_of_date) as current_commit from ' ~ commits ~ ')'
+      ~ ' where struct(version, run_id) = current_commit order by dataset, as_of_date'
+    ) %}
     {% for source_node in lake_source_nodes() %}
       {% set table = lake_schema ~ '.' ~ source_node.name %}
       {% set columns = [] %}
@@ -33,7 +49,16 @@
         'create table ' ~ table ~ ' (' ~ columns | join(', ') ~ ') using parquet'
         ~ ' partitioned by (as_of_date) location \'' ~ lake_uri() ~ '/' ~ source_node.name ~ '\''
       ) %}
-      {% do run_query('alter table ' ~ table ~ ' recover partitions') %}
+      {% set partitions = [] %}
+      {% for row in current.rows if row['dataset'] == source_node.name %}
+        {% set value = 'null' if row['as_of_date'] is none else "'" ~ row['as_of_date'] ~ "'" %}
+        {% do partitions.append(
+          'partition (as_of_date=' ~ value ~ ') location \'' ~ lake_uri() ~ '/' ~ row['location'] ~ '\''
+        ) %}
+      {% endfor %}
+      {% for batch in partitions | batch(100) %}
+        {% do run_query('alter table ' ~ table ~ ' add ' ~ batch | join(' ')) %}
+      {% endfor %}
     {% endfor %}
   {% endif %}
 {% endmacro %}
@@ -41,7 +66,7 @@
 {#
   Redshift reads the lake through Spectrum external tables in var('lake_schema'). They are declared
   outside dbt by `regcalc register-spectrum` (python/regcalc/spectrum.py, from the same sources YAML),
-  which lists the published partitions on S3 and runs DDL that cannot run in dbt's transaction.
+  which reads the lake's commit records on S3 and runs DDL that cannot run in dbt's transaction.
 #}
 {% macro default__register_lake_sources() %}
   {{ return('') }}

@@ -136,6 +136,41 @@ def _list_keys(client: Any, bucket: str, prefix: str) -> dict[str, int]:
     return {item["Key"]: item["Size"] for page in pages for item in page.get("Contents", [])}
 
 
+class S3Files:
+    """The files under an s3:// (or s3a://) URI through boto3, read-only (regcalc.lake.ReadableFiles):
+    a lake's commit records read without Spark, for the Spectrum registration."""
+
+    def __init__(self, client: Any, uri: str):
+        self.client, self.uri = client, uri
+        self.bucket, self.prefix = parse_s3_uri(uri)
+
+    def _key(self, path: str) -> str:
+        return _key(self.prefix, path)
+
+    def list(self, folder: str) -> list[str]:
+        start = len(self.prefix) + 1 if self.prefix else 0
+        keys = aws_call(
+            f"list s3://{self.bucket}/{self._key(folder)}/",
+            S3_PERMISSIONS,
+            _list_keys,
+            self.client,
+            self.bucket,
+            self._key(folder) + "/",
+        )
+        return sorted(key[start:] for key in keys)
+
+    def read(self, path: str) -> str:
+        key = self._key(path)
+        response = aws_call(
+            f"read s3://{self.bucket}/{key}",
+            S3_PERMISSIONS,
+            self.client.get_object,
+            Bucket=self.bucket,
+            Key=key,
+        )
+        return response["Body"].read().decode("utf-8")
+
+
 def _delete_keys(client: Any, bucket: str, keys: Sequence[str]) -> None:
     for start in range(0, len(keys), 1000):
         batch = [{"Key": key} for key in keys[start : start + 1000]]

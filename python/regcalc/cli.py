@@ -81,11 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--format", choices=("csv", "parquet"), default="csv", help="deals file format")
     generate.add_argument("--out", type=Path, required=True, help="output folder (created or overwritten)")
 
+    from regcalc.s3a import S3A_ENVIRONMENT
+
     run = commands.add_parser(
         "run",
         help="run the Spark jobs, then dbt build, in one process",
         description="Read the extract in --input, write the deal-level lake, then run "
         "`dbt build` on the same SparkSession and print the LCR.",
+        epilog="A lake at s3a://bucket/prefix needs Spark's S3A connector (`make jars`) and reads: "
+        + "; ".join(f"{name}: {meaning}" for name, meaning in S3A_ENVIRONMENT.items())
+        + ".",
     )
     run.add_argument(
         "--input",
@@ -95,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         "fx_rates (.csv, .parquet or a folder of part files)",
     )
     run.add_argument(
-        "--lake", help="lake URI (default ./lake or $REGCALC_LAKE; s3a://bucket/prefix in production)"
+        "--lake",
+        help="lake URI (default ./lake or $REGCALC_LAKE; s3a://bucket/prefix in production: see below)",
     )
     run.add_argument(
         "--as-of",

@@ -209,6 +209,7 @@ def run_jobs(
             ingest.read_deals(spark, sources["deals"], headers["deals"]), as_of_dates
         )
 
+    datasets = [DEAL_DATASET, *references]
     try:
         with (
             progress.stage("jobs: ingest -> enrich -> liquidity -> haircut (one Spark plan), stage"),
@@ -272,11 +273,9 @@ def run_jobs(
             }
             # A deal whose as_of_date cannot be read belongs to no date: only a run over every date
             # replaces those rejects, so rerunning one date keeps the others' (see Lake.publish).
-            report.published = lake.publish(
-                run_id, [DEAL_DATASET, *references], metadata, replace_undated=not as_of_dates
-            )
+            report.published = lake.publish(run_id, datasets, metadata, replace_undated=not as_of_dates)
     except BaseException:
-        lake.discard(run_id)
+        lake.discard(run_id, datasets)  # what the run wrote and did not commit; committed dates stay
         raise
     return report
 

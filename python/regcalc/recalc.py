@@ -31,7 +31,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from regcalc.lake import PARTITION_COLUMN, RUN_FILE, Lake
+from regcalc.lake import Lake
 from regcalc.pipeline import DEAL_DATASET
 from regcalc.rules import approval_status, load_points
 from regcalc.settings import PROJECT_DIR, RegcalcError, Settings
@@ -115,17 +115,9 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 
 def lake_runs(lake_uri: str, spark=None) -> dict[str, str]:
-    """As-of date -> run id of the published deal_liquidity partition (from its RUN_FILE). A local lake
-    is read directly, so `regcalc recalc --plan` needs no JVM."""
-    prefix = f"{PARTITION_COLUMN}="
-    runs = {}
-    if "://" not in lake_uri:
-        for path in sorted(Path(lake_uri, DEAL_DATASET).glob(f"{prefix}*/{RUN_FILE}")):
-            runs[path.parent.name[len(prefix) :]] = json.loads(path.read_text())["run_id"]
-        return runs
-    if spark is None:
-        raise RegcalcError(f"reading the partitions of {lake_uri} needs Spark; run `regcalc recalc`")
-    return {day: run["run_id"] for day, run in Lake(spark, lake_uri).published_runs(DEAL_DATASET).items()}
+    """As-of date -> run id of the current deal_liquidity version (the lake's commit records). A local
+    lake is read without Spark, so `regcalc recalc --plan` needs no JVM."""
+    return {day: partition.run_id for day, partition in Lake(spark, lake_uri).published(DEAL_DATASET).items()}
 
 
 def manifest_graph(manifest: dict) -> nx.DiGraph:

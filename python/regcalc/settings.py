@@ -46,6 +46,10 @@ class Settings:
         os.environ["REGCALC_LAKE"] = self.lake
         os.environ["REGCALC_TARGET"] = self.target
         os.environ["REGCALC_SCHEMA"] = self.schema
+        from regcalc.s3a import JARS_ENV, jars_dir  # s3a imports this module
+
+        # Absolute: the profile's relative default (./jars) only holds when run from the project dir.
+        os.environ[JARS_ENV] = str(jars_dir())
 
 
 def normalise_uri(uri: str) -> str:

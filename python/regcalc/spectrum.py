@@ -2,9 +2,10 @@
 the same `lake` sources (schema var('lake_schema')) that the Spark target registers as parquet tables.
 
 The tables are declared from the sources YAML (each column's data_type, the one definition the
-jobs' output is tested against) and their partitions from the as_of_date= folders the jobs published
-on S3. Spectrum DDL cannot run inside a transaction, so every statement runs on its own through the
-Data API; each is idempotent, so a failed registration is fixed by running it again.
+jobs' output is tested against) and each partition at the folder of its date's current version, as
+the lake's commit records say (regcalc.lake: a version is never overwritten; a new one is committed,
+then registered here). Spectrum DDL cannot run inside a transaction, so every statement runs on its
+own through the Data API; each is idempotent, so a failed registration is fixed by running it again.
 """
 
 from __future__ import annotations
@@ -20,22 +21,21 @@ import boto3
 import yaml
 
 from regcalc.aws import (
-    S3_PERMISSIONS,
     AwsError,
-    aws_call,
+    S3Files,
     parse_s3_uri,
     quote_identifier,
     quote_literal,
     run_redshift_statements,
 )
 from regcalc.decimals import render_data_type
+from regcalc.lake import NULL_PARTITION, PARTITION_COLUMN, CommitLog
 from regcalc.settings import PROJECT_DIR
 
 logger = logging.getLogger(__name__)
 
 SOURCES_YAML = PROJECT_DIR / "models" / "staging" / "_staging__sources.yml"
 LAKE_SOURCE = "lake"
-PARTITION_COLUMN = "as_of_date"
 PARTITIONS_PER_STATEMENT = 100  # ALTER TABLE ... ADD PARTITION takes many; keep statements short
 # Spark SQL types of the sources YAML -> Spectrum column types.
 REDSHIFT_TYPES = {
@@ -48,7 +48,6 @@ REDSHIFT_TYPES = {
     "timestamp": "timestamp",
 }
 _DECIMAL = re.compile(r"^decimal\(\d+,\s*\d+\)$")
-_DATE_PARTITION = re.compile(rf"^{PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})/$")
 
 
 @dataclass(frozen=True)
@@ -84,41 +83,38 @@ def lake_datasets(sources_yaml: Path = SOURCES_YAML) -> list[LakeDataset]:
     return datasets
 
 
-def published_dates(lake_uri: str, dataset: str, client: Any) -> list[str]:
-    """The as-of dates the jobs published for `dataset` (its as_of_date=YYYY-MM-DD/ folders).
+def published_partitions(lake_uri: str, client: Any) -> dict[str, dict[str, str]]:
+    """Dataset -> {as-of date: s3:// URI of its current version's folder}, from the lake's commit records.
 
-    The folder of rows without a date (Spark's __HIVE_DEFAULT_PARTITION__: rejects whose date did not
-    parse) has no Spectrum partition value; those rows stay in the lake and in the Spark target."""
+    The rows without a date (Spark's null partition: rejects whose date did not parse) have no Spectrum
+    partition value; those rows stay in the lake and in the Spark target."""
     bucket, prefix = parse_s3_uri(lake_uri)
-    folder = "/".join(part for part in (prefix, dataset) if part) + "/"
-    action = f"list the partitions of s3://{bucket}/{folder}"
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=folder, Delimiter="/")
-    dates, skipped = [], []
-    for page in aws_call(action, S3_PERMISSIONS, list, pages):
-        for common in page.get("CommonPrefixes", []):
-            name = common["Prefix"][len(folder) :]
-            match = _DATE_PARTITION.match(name)
-            (dates if match else skipped).append(match[1] if match else name)
-    for name in skipped:
-        if not name.startswith("_"):  # _staging/ etc. are the jobs' own
-            logger.warning("s3://%s/%s%s: not an as-of date partition, not registered", bucket, folder, name)
-    return sorted(dates)
+    root = f"s3://{bucket}/{prefix}/" if prefix else f"s3://{bucket}/"
+    partitions: dict[str, dict[str, str]] = {}
+    for day, commit in CommitLog(S3Files(client, lake_uri)).current().items():
+        if day == NULL_PARTITION:
+            continue
+        for dataset, location in commit.locations.items():
+            partitions.setdefault(dataset, {})[day] = f"{root}{location}/"
+    return partitions
 
 
 def spectrum_statements(
     datasets: Sequence[LakeDataset],
-    dates: Mapping[str, Sequence[str]],
+    partitions: Mapping[str, Mapping[str, str]],
     *,
     lake_uri: str,
     schema: str,
     catalog_database: str,
     iam_role: str,
 ) -> list[str]:
-    """DDL that (re)declares every lake dataset as a Spectrum table with its published partitions.
+    """DDL that (re)declares every lake dataset as a Spectrum table with its published partitions,
+    `partitions[dataset]` = {as-of date: location}.
 
     Tables are dropped and created again, so a changed column list or lake URI is followed (dropping
     an external table deletes no data); the staging views are late-binding (bind: false), so they
-    survive it."""
+    survive it. Run it after the jobs and before `dbt build`, as `regcalc run` does: while it runs the
+    tables are briefly absent, never pointing at a partly written version."""
     bucket, prefix = parse_s3_uri(lake_uri)
     root = f"s3://{bucket}/{prefix}/" if prefix else f"s3://{bucket}/"
     external_schema = quote_identifier(schema)
@@ -136,14 +132,13 @@ def spectrum_statements(
             f"create external table {table} ({columns}) partitioned by ({PARTITION_COLUMN} date) "
             f"stored as parquet location {quote_literal(location)}",
         ]
-        days = list(dates.get(dataset.name, ()))
+        days = sorted(partitions.get(dataset.name, {}).items())
         for start in range(0, len(days), PARTITIONS_PER_STATEMENT):
-            partitions = " ".join(
-                f"partition ({PARTITION_COLUMN}={quote_literal(day)}) "
-                f"location {quote_literal(f'{location}{PARTITION_COLUMN}={day}/')}"
-                for day in days[start : start + PARTITIONS_PER_STATEMENT]
+            added = " ".join(
+                f"partition ({PARTITION_COLUMN}={quote_literal(day)}) location {quote_literal(folder)}"
+                for day, folder in days[start : start + PARTITIONS_PER_STATEMENT]
             )
-            statements.append(f"alter table {table} add if not exists {partitions}")
+            statements.append(f"alter table {table} add if not exists {added}")
     return statements
 
 
@@ -199,12 +194,12 @@ def register_spectrum(
     """Declare the lake at `lake_uri` (s3://) in Redshift; return the dates registered per dataset."""
     datasets = lake_datasets(sources_yaml)
     s3 = s3_client or boto3.client("s3")
-    dates = {dataset.name: published_dates(lake_uri, dataset.name, s3) for dataset in datasets}
-    if not any(dates.values()):
+    partitions = published_partitions(lake_uri, s3)
+    if not partitions:
         raise AwsError(f"no published partition under {lake_uri}: run the Spark jobs on it first")
     statements = spectrum_statements(
         datasets,
-        dates,
+        partitions,
         lake_uri=lake_uri,
         schema=schema,
         catalog_database=catalog_database,
@@ -219,4 +214,4 @@ def register_spectrum(
         secret_arn=secret_arn,
         client=data_api_client,
     )
-    return dates
+    return {dataset.name: sorted(partitions.get(dataset.name, {})) for dataset in datasets}
