@@ -1,4 +1,5 @@
-"""Shared fixtures: one SparkSession for the whole test run (one JVM, one Derby metastore)."""
+"""Shared fixtures: one SparkSession for the whole test run (one JVM, one Derby metastore), and one
+PostgreSQL server (started for the first test that needs it, stopped at the end of the run)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,16 @@ def aws(monkeypatch):
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with mock_aws():
         yield
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server set up like Redshift (regcalc.pgserver): free port, temporary
+    folder, unprivileged user. Its REGCALC_POSTGRES_* settings (read by the `postgres` target of
+    profiles/profiles.yml) are in the environment while it runs."""
+    from regcalc import pgserver
+
+    with pgserver.start() as server, pytest.MonkeyPatch.context() as patch:
+        for name, value in server.environ().items():
+            patch.setenv(name, value)
+        yield server
