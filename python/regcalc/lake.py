@@ -9,8 +9,13 @@ that date only.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import date
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from regcalc.settings import RegcalcError
 
 PARTITION_COLUMN = "as_of_date"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # where Spark writes rows whose partition value is null
@@ -39,6 +44,23 @@ class Lake:
 
     def read_staged(self, run_id: str, dataset: str) -> DataFrame:
         return self.spark.read.parquet(self.staging_path(run_id, dataset))
+
+    def read(self, dataset: str, dates: Sequence[date] | None = None) -> DataFrame:
+        """The published rows of `dataset`: the current version of each as-of date, with its
+        `as_of_date` column (DateType). `dates`: only those as-of dates; None: every date, and the
+        rows whose as_of_date could not be read (null). The one way to read the published lake.
+
+        Raises RegcalcError when the dataset has never been published.
+        """
+        root = self.path(dataset)
+        if not self._fs.exists(self._Path(root)):
+            raise RegcalcError(f"the lake {self.uri} has no dataset {dataset!r}: run the jobs (regcalc run)")
+        # basePath: as_of_date stays a column even when the filter leaves a single partition folder.
+        frame = self.spark.read.option("basePath", root).parquet(root)
+        frame = frame.withColumn(PARTITION_COLUMN, F.col(PARTITION_COLUMN).cast("date"))
+        if dates is not None:
+            frame = frame.where(F.col(PARTITION_COLUMN).isin(*dates))
+        return frame
 
     def publish(
         self, run_id: str, datasets: list[str], metadata: dict | None = None, replace_undated: bool = True

@@ -36,7 +36,8 @@ SOURCES_YAML = PROJECT_DIR / "models" / "staging" / "_staging__sources.yml"
 LAKE_SOURCE = "lake"
 PARTITION_COLUMN = "as_of_date"
 PARTITIONS_PER_STATEMENT = 100  # ALTER TABLE ... ADD PARTITION takes many; keep statements short
-# Spark SQL types of the sources YAML -> Spectrum column types.
+# Spark SQL types of the sources YAML (the lake's parquet) -> warehouse column types: Spectrum tables,
+# and the lake tables regcalc.warehouse loads on Redshift and PostgreSQL (valid on both).
 REDSHIFT_TYPES = {
     "string": "varchar(65535)",
     "double": "double precision",
@@ -103,6 +104,17 @@ def published_dates(lake_uri: str, dataset: str, client: Any) -> list[str]:
     return sorted(dates)
 
 
+def dataset_location(lake_uri: str, dataset: str) -> str:
+    """s3:// folder of a lake dataset (Redshift's scheme, also for an s3a:// lake URI)."""
+    bucket, prefix = parse_s3_uri(lake_uri)
+    return f"s3://{bucket}/{prefix}/{dataset}/" if prefix else f"s3://{bucket}/{dataset}/"
+
+
+def partition_location(lake_uri: str, dataset: str, day: str) -> str:
+    """s3:// folder of the published files of one as-of date of a lake dataset."""
+    return f"{dataset_location(lake_uri, dataset)}{PARTITION_COLUMN}={day}/"
+
+
 def spectrum_statements(
     datasets: Sequence[LakeDataset],
     dates: Mapping[str, Sequence[str]],
@@ -117,8 +129,6 @@ def spectrum_statements(
     Tables are dropped and created again, so a changed column list or lake URI is followed (dropping
     an external table deletes no data); the staging views are late-binding (bind: false), so they
     survive it."""
-    bucket, prefix = parse_s3_uri(lake_uri)
-    root = f"s3://{bucket}/{prefix}/" if prefix else f"s3://{bucket}/"
     external_schema = quote_identifier(schema)
     statements = [
         f"create external schema if not exists {external_schema} from data catalog "
@@ -128,7 +138,7 @@ def spectrum_statements(
     for dataset in datasets:
         table = f"{external_schema}.{quote_identifier(dataset.name)}"
         columns = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in dataset.columns)
-        location = f"{root}{dataset.name}/"
+        location = dataset_location(lake_uri, dataset.name)
         statements += [
             f"drop table if exists {table}",
             f"create external table {table} ({columns}) partitioned by ({PARTITION_COLUMN} date) "
@@ -138,7 +148,7 @@ def spectrum_statements(
         for start in range(0, len(days), PARTITIONS_PER_STATEMENT):
             partitions = " ".join(
                 f"partition ({PARTITION_COLUMN}={quote_literal(day)}) "
-                f"location {quote_literal(f'{location}{PARTITION_COLUMN}={day}/')}"
+                f"location {quote_literal(partition_location(lake_uri, dataset.name, day))}"
                 for day in days[start : start + PARTITIONS_PER_STATEMENT]
             )
             statements.append(f"alter table {table} add if not exists {partitions}")
