@@ -233,7 +233,9 @@ def _csv_lines(
             f"lake dataset {dataset} has no column {', '.join(missing)} (the sources YAML declares it): "
             "rerun the jobs (regcalc run) so the lake has the current columns"
         )
-    line = F.to_csv(F.struct(*columns), {"escape": '"'}).alias("line")
+    # Spark's CSV writer trims leading and trailing blanks unless told not to.
+    options = {"escape": '"', "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false"}
+    line = F.to_csv(F.struct(*columns), options).alias("line")
     for row in frame.select(line).toLocalIterator(prefetchPartitions=True):
         yield row.line
 
