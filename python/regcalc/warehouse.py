@@ -35,7 +35,8 @@ COPY_READ_BYTES = 1 << 20  # what psycopg2 asks the row stream for at a time
 
 
 class LoadError(RegcalcError):
-    """The lake could not be loaded into the warehouse; nothing of the load was committed."""
+    """The lake could not be loaded into the warehouse; the message says what failed and what of the
+    load stands (on PostgreSQL nothing: one transaction)."""
 
 
 @dataclass
