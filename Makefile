@@ -14,10 +14,10 @@ RECALC_BENCH_DEALS ?= 300000
 JARS ?= jars
 
 .DEFAULT_GOAL := help
-.PHONY: help setup jars run sample test lint bench bench-recalc docs redshift-check rules-check clean
+.PHONY: help setup jars run sample test lint bench bench-recalc bench-warehouse docs redshift-check rules-check postgres-server clean
 
 help: ## list the commands
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(INSTALLED): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH, or make PYTHON=/path/to/python3.11"; exit 1; }
@@ -47,12 +47,19 @@ sample: $(SAMPLE)/entities.csv ## generate the sample bank (SAMPLE_DEALS deals) 
 run: setup sample ## set up, then run jobs + dbt build on the sample bank (local Spark, ./lake) and print the LCR
 	$(BIN)/regcalc run --input $(SAMPLE)
 
-test: setup lint browser jars ## set up, lint, fetch the S3A connector, and run the whole test suite
+test: setup lint browser jars postgres ## set up, lint, fetch the S3A connector, and run the whole test suite
 	$(BIN)/pytest
 
-.PHONY: browser
+.PHONY: browser postgres
 browser: ## install Debian's chromium (headless docs-site test) if it is not on PATH
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+postgres: ## install Debian's PostgreSQL server binaries (the tests start a throwaway server) if missing
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq postgresql)
+
+postgres-server: setup postgres ## start a throwaway PostgreSQL set up like Redshift (target postgres); Ctrl-C stops it
+	$(BIN)/python -m regcalc.pgserver
 
 lint: setup ## ruff on the Python code
 	$(BIN)/ruff check python tests
@@ -63,6 +70,9 @@ bench: setup ## benchmark on BENCH_DEALS deals (1M; 10M: BENCH_DEALS=10000000; i
 
 bench-recalc: setup ## incremental recalc vs full rebuild: 30 dates of history, one rule changed on one date
 	$(BIN)/python -m regcalc.bench --recalc --deals $(RECALC_BENCH_DEALS) --dates 30
+
+bench-warehouse: setup postgres ## dbt build on local Spark vs on PostgreSQL (load included), same SAMPLE_DEALS lake
+	$(BIN)/python -m regcalc.bench --warehouse --deals $(SAMPLE_DEALS) --dates 2
 
 docs: setup ## build the dbt docs site (one static file: target/static_index.html) with lineage
 	$(BIN)/dbt docs generate --static --project-dir . --profiles-dir profiles

@@ -1,4 +1,5 @@
-"""Shared fixtures: one SparkSession for the whole test run (one JVM, one Derby metastore), moto."""
+"""Shared fixtures: one SparkSession for the whole test run (one JVM, one Derby metastore), moto, and
+one PostgreSQL server (started for the first test that needs it, stopped at the end of the run)."""
 
 from __future__ import annotations
 
@@ -96,3 +97,16 @@ def s3a_bucket(spark, moto_server):
         region=AWS_REGION,
         credentials=DUMMY_CREDENTIALS,
     )
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server set up like Redshift (regcalc.pgserver): free port, temporary
+    folder, unprivileged user. Its REGCALC_POSTGRES_* settings (read by the `postgres` target of
+    profiles/profiles.yml) are in the environment while it runs."""
+    from regcalc import pgserver
+
+    with pgserver.start() as server, pytest.MonkeyPatch.context() as patch:
+        for name, value in server.environ().items():
+            patch.setenv(name, value)
+        yield server

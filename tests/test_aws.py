@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import boto3
@@ -19,7 +18,6 @@ from regcalc.aws import (
     AwsError,
     copy_statement,
     publish_directory,
-    route_adjustment_load,
     run_redshift_statements,
 )
 
@@ -323,7 +321,7 @@ def test_the_data_api_target_is_checked_before_any_call(target, problem):
         run_redshift_statements(["select 1"], database="dev", client=object(), **target)
 
 
-# --- COPY and the load router -----------------------------------------------------------------------------
+# --- COPY -----------------------------------------------------------------------------
 
 
 def test_copy_statement_text():
@@ -334,7 +332,7 @@ def test_copy_statement_text():
     )
 
     assert sql == (
-        'COPY "regcalc"."adjustment_rows" FROM \'s3://regcalc-lake/staging/adj\' '
+        'COPY "regcalc"."adjustment_rows" FROM \'s3://regcalc-lake/staging/adj/\' '
         "IAM_ROLE 'arn:aws:iam::123456789012:role/RedshiftCopy' FORMAT AS PARQUET"
     )
     assert isinstance(sqlglot.parse_one(sql, read="redshift"), exp.Copy)
@@ -361,22 +359,3 @@ def test_copy_statement_quotes_hostile_names():
 def test_copy_statement_rejects_bad_input(table, uri, role, problem):
     with pytest.raises(AwsError, match=problem):
         copy_statement(table, uri, role)
-
-
-def test_small_adjustment_loads_go_direct(caplog):
-    with caplog.at_level(logging.INFO, logger="regcalc.aws"):
-        assert route_adjustment_load(499, threshold=500) == "direct"
-    assert "adjustment load: 499 rows -> direct (fewer than 500 rows" in caplog.text
-
-
-def test_large_adjustment_loads_go_through_copy(caplog, monkeypatch):
-    monkeypatch.setenv("REGCALC_ADJUSTMENT_COPY_THRESHOLD", "100")
-    with caplog.at_level(logging.INFO, logger="regcalc.aws"):
-        assert route_adjustment_load(100) == "copy"
-    assert "adjustment load: 100 rows -> copy (100 rows or more: stage to S3 and COPY)" in caplog.text
-
-
-def test_a_bad_threshold_is_refused(monkeypatch):
-    monkeypatch.setenv("REGCALC_ADJUSTMENT_COPY_THRESHOLD", "many")
-    with pytest.raises(AwsError, match="REGCALC_ADJUSTMENT_COPY_THRESHOLD='many' is not a whole number"):
-        route_adjustment_load(10)

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import boto3
 from boto3.exceptions import S3UploadFailedError
@@ -29,10 +28,6 @@ T = TypeVar("T")
 COPY_OBJECT_MAX_BYTES = 5 * 1024**3  # larger objects need a multipart copy (client.copy)
 STAGING_DIR = "_staging"  # Spark and Redshift Spectrum skip paths that start with '_'
 DATA_API_TERMINAL = ("FINISHED", "FAILED", "ABORTED")
-# Redshift Data API statements are limited to 100 KB of SQL: a multi-row upsert of a few hundred
-# adjustment rows fits, larger loads go through S3 + COPY.
-DEFAULT_COPY_THRESHOLD_ROWS = 500
-COPY_THRESHOLD_ENV = "REGCALC_ADJUSTMENT_COPY_THRESHOLD"
 
 _AWS_ERRORS = (ClientError, BotoCoreError, S3UploadFailedError)
 _HINTS = {
@@ -329,8 +324,9 @@ def copy_statement(table: str | Sequence[str], s3_uri: str, iam_role: str) -> st
     """COPY of the parquet files under `s3_uri` into `table` ('schema.table', or its name parts).
 
     `iam_role` is a role ARN, a comma-separated chain of role ARNs, or 'default' (the cluster's default
-    role). Parquet columns load by position: the table's columns must be in the files' column order,
-    and a partition column that lives only in the folder names (e.g. as_of_date=...) is not loaded.
+    role). Every object under the prefix is loaded (end a folder with '/'). Parquet columns load by
+    position: the table's columns must be in the files' column order, and a partition column that lives
+    only in the folder names (e.g. as_of_date=...) is not loaded.
     """
     parts = table.split(".") if isinstance(table, str) else list(table)
     if not 1 <= len(parts) <= 3:
@@ -347,7 +343,9 @@ def copy_statement(table: str | Sequence[str], s3_uri: str, iam_role: str) -> st
             "chain of them, or 'default'"
         )
     target = ".".join(quote_identifier(part) for part in parts)
-    source = quote_literal(f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}/")
+    # A folder keeps its trailing '/': the prefix 'x/as_of_date=2026-09-30' would also match '...-30b/'.
+    folder = "/" if s3_uri.endswith("/") else ""
+    source = quote_literal(f"s3://{bucket}/{prefix}{folder}" if prefix else f"s3://{bucket}/")
     return f"COPY {target} FROM {source} {credentials} FORMAT AS PARQUET"
 
 
@@ -465,28 +463,3 @@ def _failure(described: dict, group: Sequence[str], where: str, *, committed: in
             f"  {committed} statement(s) before it were committed; {total - committed - 1} after it not run."
         )
     return "\n".join(lines)
-
-
-def route_adjustment_load(rows_count: int, threshold: int | None = None) -> Literal["direct", "copy"]:
-    """How to load `rows_count` adjustment rows: 'direct' (upsert statements through the Data API) below
-    `threshold` rows, else 'copy' (stage parquet to S3, then COPY). The threshold defaults to
-    $REGCALC_ADJUSTMENT_COPY_THRESHOLD, else DEFAULT_COPY_THRESHOLD_ROWS."""
-    if threshold is None:
-        configured = os.environ.get(COPY_THRESHOLD_ENV, str(DEFAULT_COPY_THRESHOLD_ROWS))
-        if not configured.strip().isdigit():
-            raise AwsError(f"{COPY_THRESHOLD_ENV}={configured!r} is not a whole number of rows")
-        threshold = int(configured)
-    if threshold < 1 or rows_count < 0:
-        raise AwsError(
-            f"cannot route {rows_count} rows with threshold {threshold}: need rows >= 0, threshold >= 1"
-        )
-    route: Literal["direct", "copy"] = "direct" if rows_count < threshold else "copy"
-    logger.info(
-        "adjustment load: %d rows -> %s (%s)",
-        rows_count,
-        route,
-        f"fewer than {threshold} rows: upsert through the Data API"
-        if route == "direct"
-        else f"{threshold} rows or more: stage to S3 and COPY",
-    )
-    return route

@@ -8,6 +8,10 @@ deal rows summed per entity and date equal fct_lcr's components to the last digi
 issue 10, which failed that check in double precision: --deals 1000000 --entities 5 --dates 2
 --seed 7).
 
+`--warehouse` (make bench-warehouse) times the same `dbt build` (shipped rules, every test) on the local
+Spark target and on a throwaway PostgreSQL (regcalc.pgserver) from the same lake, with the load of the
+lake into PostgreSQL, and compares the two fct_lcr (4 decimals, the ratio 6).
+
 `--recalc` (make bench-recalc) measures incremental recalculation instead: with --dates of history
 built, one rule is changed on one date; the time of `regcalc recalc` (plan + build) is compared with
 a full rebuild of the same state, and both results are compared table by table.
@@ -160,9 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--recalc", action="store_true", help="time an incremental recalculation against a full rebuild"
     )
+    parser.add_argument(
+        "--warehouse", action="store_true", help="time dbt build on Spark and on PostgreSQL from one lake"
+    )
     args = parser.parse_args(argv)
     if args.recalc:
         return recalc_benchmark(args)
+    if args.warehouse:
+        return warehouse_benchmark(args)
 
     work = args.out
     input_dir = work / f"input-{args.deals}-{args.dates}-{args.entities}-{args.seed}"
@@ -172,26 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(work / "lake", ignore_errors=True)
 
     from regcalc.dbt import invoke_dbt
-    from regcalc.generate import generate_bank
     from regcalc.pipeline import run_jobs
     from regcalc.session import get_spark
 
     progress = Progress()
     with progress.stage("spark session start") as timing:
         spark = get_spark(settings)
-    if not (args.keep_input and input_dir.exists()):
-        shutil.rmtree(input_dir, ignore_errors=True)
-        with progress.stage(f"generate {args.deals:,} deals (parquet)") as timing:
-            generate_bank(
-                spark,
-                input_dir,
-                deals=args.deals,
-                entities=args.entities,
-                dates=args.dates,
-                seed=args.seed,
-                fmt="parquet",
-            )
-            timing.rows = args.deals
+    _generate_input(spark, args, input_dir, progress)
     run_start = time.perf_counter()
     report = run_jobs(spark, settings.lake, input_dir, max_reject_rate=0.0, progress=progress)
     for timing in progress.timings:
@@ -281,6 +277,86 @@ full outer join lcr on deals.as_of_date = lcr.as_of_date and deals.entity_id = l
 """
 
 
+def _same_lcr_row(left: tuple, right: tuple) -> bool:
+    """(scenario, entity, date, hqla, net_cash_outflows, lcr) rows equal: the key exactly, amounts to 4
+    decimals, the ratio to 6 (fct_lcr's rounding; the last digit may differ where sums differ in order)."""
+    if left[:3] != right[:3]:
+        return False
+    for index, (x, y) in enumerate(zip(left[3:], right[3:], strict=True)):
+        tolerance = 1e-6 if index == 2 else 1e-4
+        if (x is None) != (y is None) or (x is not None and abs(x - y) > tolerance):
+            return False
+    return True
+
+
+def _generate_input(spark, args, input_dir: Path, progress: Progress) -> None:
+    """The bank of args.deals deals over args.dates dates, unless --keep-input and it is there."""
+    from regcalc.generate import generate_bank
+
+    if not (args.keep_input and input_dir.exists()):
+        shutil.rmtree(input_dir, ignore_errors=True)
+        with progress.stage(f"generate {args.deals:,} deals over {args.dates} dates (parquet)") as timing:
+            generate_bank(
+                spark,
+                input_dir,
+                deals=args.deals,
+                entities=args.entities,
+                dates=args.dates,
+                seed=args.seed,
+                fmt="parquet",
+            )
+            timing.rows = args.deals
+
+
+def warehouse_benchmark(args) -> int:
+    """One lake; `dbt build --full-refresh` on the local Spark target, then load + build on PostgreSQL."""
+    from regcalc import pgserver
+    from regcalc.dbt import invoke_dbt
+    from regcalc.pipeline import run_jobs
+    from regcalc.session import get_spark
+    from regcalc.warehouse import connect_postgres, load_lake
+
+    work = args.out / "warehouse"
+    input_dir = args.out / f"input-{args.deals}-{args.dates}-{args.entities}-{args.seed}"
+    shutil.rmtree(work, ignore_errors=True)
+    os.environ["REGCALC_HOME"] = str(work / "home")
+    os.environ["REGCALC_SCHEMA"] = "bench_warehouse"
+    lake = str(work / "lake")
+    progress = Progress()
+    spark = get_spark(Settings.from_env(lake=lake, target="local"))
+    _generate_input(spark, args, input_dir, progress)
+    report = run_jobs(spark, lake, input_dir, max_reject_rate=0.0, progress=progress)
+    with progress.stage("dbt build --full-refresh on local Spark") as spark_build:
+        invoke_dbt(["build", "--full-refresh"], Settings.from_env(lake=lake, target="local"))
+    columns = "scenario, entity_id, as_of_date, hqla, net_cash_outflows, lcr"
+    spark_lcr = sorted(
+        tuple(row) for row in spark.sql(f"select {columns} from bench_warehouse.fct_lcr").collect()
+    )
+    with pgserver.start() as server:
+        os.environ.update(server.environ())
+        warehouse = Settings.from_env(lake=lake, target="postgres")
+        with progress.stage("load the lake into PostgreSQL (COPY)") as load:
+            loaded = load_lake(spark, warehouse)
+            load.rows = sum(loaded.rows.values())
+        with progress.stage("dbt build --full-refresh on PostgreSQL") as postgres_build:
+            invoke_dbt(["build", "--full-refresh"], warehouse)
+        connection = connect_postgres("postgres")
+        with connection.cursor() as cursor:
+            cursor.execute(f"select {columns} from bench_warehouse.fct_lcr")
+            postgres_lcr = sorted(cursor.fetchall())
+        connection.close()
+    differ = len(spark_lcr) != len(postgres_lcr) or not all(
+        _same_lcr_row(a, b) for a, b in zip(spark_lcr, postgres_lcr, strict=False)
+    )
+    deals, dates = report.total_accepted, len(report.as_of_dates)
+    print(f"\nwarehouse benchmark: {deals:,} deals on {dates} as-of dates, one lake")
+    print(f"  dbt build on local Spark      {spark_build.seconds:7.1f} s")
+    print(f"  load into PostgreSQL (COPY)   {load.seconds:7.1f} s  ({load.rows:,} rows)")
+    print(f"  dbt build on PostgreSQL       {postgres_build.seconds:7.1f} s")
+    print(f"  fct_lcr ({len(spark_lcr)} rows) on both: " + ("equal" if not differ else "DIFFER"))
+    return 1 if differ else 0
+
+
 # Tables whose rows the recalculation rewrites, compared between the incremental and the full build.
 RECALC_COMPARED = (
     "int_deal_liquidity__adjusted",
@@ -299,14 +375,13 @@ def recalc_benchmark(args) -> int:
     from datetime import date, timedelta
 
     from regcalc.dbt import copy_project
-    from regcalc.generate import generate_bank
     from regcalc.pipeline import run_jobs
     from regcalc.recalc import plan_recalc, run_recalc
     from regcalc.rules import set_rule_cells
     from regcalc.session import get_spark
 
     work = args.out / "recalc"
-    input_dir = args.out / f"input-{args.deals}-{args.dates}"
+    input_dir = args.out / f"input-{args.deals}-{args.dates}-{args.entities}-{args.seed}"
     shutil.rmtree(work, ignore_errors=True)
     os.environ["REGCALC_HOME"] = str(work / "home")
     lake = str(work / "lake")
@@ -323,11 +398,7 @@ def recalc_benchmark(args) -> int:
 
     progress = Progress()
     spark = get_spark(settings("bench_recalc"))
-    if not (args.keep_input and input_dir.exists()):
-        shutil.rmtree(input_dir, ignore_errors=True)
-        with progress.stage(f"generate {args.deals:,} deals over {args.dates} dates (parquet)") as timing:
-            generate_bank(spark, input_dir, deals=args.deals, entities=3, dates=args.dates, fmt="parquet")
-            timing.rows = args.deals
+    _generate_input(spark, args, input_dir, progress)
     report = run_jobs(spark, lake, input_dir, max_reject_rate=0.0, progress=progress)
     with progress.stage("full build of the history, with its data tests") as full_with_tests:
         run_recalc(plan_recalc(settings("bench_recalc"), project), settings("bench_recalc"), project)

@@ -6,7 +6,6 @@ import argparse
 import csv
 import io
 import json
-import os
 import sys
 from datetime import date
 from decimal import Decimal
@@ -54,13 +53,27 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_as_of(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--as-of",
+        type=_date,
+        action="append",
+        dest="as_of",
+        help=f"only this as-of date (repeatable; default: {default})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="regcalc",
-        description="Deal-level Basel III LCR (BCBS 238): PySpark jobs to a parquet lake, dbt marts on Spark "
-        "or Redshift.",
+        description="Deal-level Basel III LCR (BCBS 238): PySpark jobs to a parquet lake, dbt marts on "
+        "Spark, PostgreSQL or Redshift.",
         epilog="Environment: REGCALC_HOME (state dir, default ./.regcalc), REGCALC_LAKE (lake URI), "
-        "REGCALC_TARGET (dbt target), REGCALC_SCHEMA (dbt schema).",
+        "REGCALC_TARGET (dbt target: local, spark, postgres, redshift), REGCALC_SCHEMA (dbt schema). "
+        "Target postgres: REGCALC_POSTGRES_HOST (default localhost), REGCALC_POSTGRES_PORT (5432), "
+        "REGCALC_POSTGRES_USER, REGCALC_POSTGRES_PASSWORD, REGCALC_POSTGRES_DATABASE, "
+        "REGCALC_POSTGRES_SSLMODE (prefer); the server must set standard_conforming_strings = off. "
+        "Target redshift: see README.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -103,13 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--lake",
         help="lake URI (default ./lake or $REGCALC_LAKE; s3a://bucket/prefix in production: see below)",
     )
-    run.add_argument(
-        "--as-of",
-        type=_date,
-        action="append",
-        dest="as_of",
-        help="only this as-of date (repeatable; default: every date in the input)",
-    )
+    _add_as_of(run, "every date in the input")
     run.add_argument("--target", help="dbt target (default local, or $REGCALC_TARGET)")
     run.add_argument(
         "--max-reject-rate",
@@ -157,21 +164,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--top", type=_positive_int, default=5, help="deals (and audit rows) shown per component (default 5)"
     )
     explain.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    spectrum = commands.add_parser(
-        "register-spectrum",
-        help="declare the S3 lake as Redshift Spectrum external tables (production)",
-        description="Create the external schema, one external table per lake dataset (columns from the "
-        "sources YAML) and a partition per published as-of date, through the Redshift Data API. "
-        "`regcalc run --target redshift` does this after the jobs; run it alone after moving the lake. "
-        "Connection: REGCALC_REDSHIFT_DATABASE, REGCALC_REDSHIFT_CLUSTER_ID or REGCALC_REDSHIFT_WORKGROUP, "
-        "REGCALC_REDSHIFT_SECRET_ARN (or REGCALC_REDSHIFT_USER), REGCALC_SPECTRUM_IAM_ROLE, "
-        "REGCALC_SPECTRUM_CATALOG_DATABASE.",
+    load = commands.add_parser(
+        "load-lake",
+        help="make the published lake readable by the dbt target (register, COPY or Spectrum)",
+        description="The step `regcalc run` takes between the jobs and dbt build, alone. By the type of "
+        "the target: spark (local, spark): external parquet tables over the lake (dbt macro "
+        "register_lake_sources); postgres: COPY ... FROM STDIN of the published rows into tables of "
+        "--schema, replacing the as-of dates loaded; redshift: Spectrum external tables over the S3 lake "
+        "(partitions = published dates), or local tables loaded by COPY when REGCALC_REDSHIFT_LAKE_LOAD=copy "
+        "(Data API: REGCALC_REDSHIFT_DATABASE, REGCALC_REDSHIFT_CLUSTER_ID or REGCALC_REDSHIFT_WORKGROUP, "
+        "REGCALC_REDSHIFT_SECRET_ARN or REGCALC_REDSHIFT_USER, REGCALC_SPECTRUM_IAM_ROLE, "
+        "REGCALC_SPECTRUM_CATALOG_DATABASE).",
     )
-    spectrum.add_argument("--lake", help="lake URI (s3://bucket/prefix; default $REGCALC_LAKE)")
-    spectrum.add_argument(
+    load.add_argument("--lake", help="lake URI (default ./lake or $REGCALC_LAKE)")
+    _add_as_of(load, "every published date")
+    load.add_argument("--target", help="dbt target (default local, or $REGCALC_TARGET)")
+    load.add_argument(
         "--schema",
         default="regcalc_lake",
-        help="external schema, = dbt var lake_schema (default regcalc_lake)",
+        help="schema of the lake tables, = dbt var lake_schema (default regcalc_lake)",
     )
 
     publish = commands.add_parser(
@@ -248,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             "lcr": cmd_lcr,
             "explain": cmd_explain,
             "recalc": cmd_recalc,
-            "register-spectrum": cmd_register_spectrum,
+            "load-lake": cmd_load_lake,
             "publish": cmd_publish,
             "rules": cmd_rules,
         }
@@ -303,6 +314,7 @@ def cmd_run(args) -> int:
     from regcalc.recalc import lake_runs, save_state
     from regcalc.session import get_spark
     from regcalc.settings import PROJECT_DIR
+    from regcalc.warehouse import load_lake
 
     settings = Settings.from_env(lake=args.lake, target=args.target)
     progress = Progress()
@@ -325,9 +337,11 @@ def cmd_run(args) -> int:
         progress.info(f"    {example}")
     if args.skip_dbt:
         return 0
-    if settings.target == "redshift":
-        with progress.stage("register the lake in Redshift Spectrum"):
-            register_lake_in_spectrum(settings.lake, "regcalc_lake")
+    with progress.stage(f"load the lake into target {settings.target}"):
+        # The dates this run published (every date, rejects without one included, when no --as-of).
+        loaded = load_lake(spark, settings, args.as_of, registered_by_build=True)
+    for line in loaded.lines():
+        progress.info(line)
     # Every date from scratch (--full-refresh): the incremental models' columns follow the rule set of
     # this build. dbt logs every node to regcalc_run_log under this run's id.
     try:
@@ -351,22 +365,17 @@ def cmd_run(args) -> int:
     return 0
 
 
-def register_lake_in_spectrum(lake: str, schema: str) -> None:
-    from regcalc.spectrum import redshift_from_env, register_spectrum
+def cmd_load_lake(args) -> int:
+    from regcalc.settings import target_type
+    from regcalc.warehouse import load_lake
 
-    if not lake.startswith(("s3://", "s3a://")):
-        raise RegcalcError(
-            f"Redshift reads the lake from S3: {lake!r} is not an s3:// URI (use --lake s3://...)"
-        )
-    dates = register_spectrum(lake, schema=schema, **redshift_from_env(os.environ))
-    for dataset, days in dates.items():
-        print(
-            f"{schema}.{dataset}: {len(days)} partition(s)" + (f", {days[0]} .. {days[-1]}" if days else "")
-        )
+    settings = Settings.from_env(lake=args.lake, target=args.target)
+    spark = None
+    if target_type(settings.target) != "redshift":  # Redshift reads S3 itself
+        from regcalc.session import get_spark
 
-
-def cmd_register_spectrum(args) -> int:
-    register_lake_in_spectrum(Settings.from_env(lake=args.lake).lake, args.schema)
+        spark = get_spark(settings)
+    print("\n".join(load_lake(spark, settings, args.as_of, schema=args.schema).lines()))
     return 0
 
 

@@ -61,6 +61,9 @@ class Plan:
     # The lake tables need registering again (the default) unless the lake is as the last successful
     # build of this schema left it; registering costs a few seconds per dataset.
     lake_unchanged: bool = False
+    # With the lake changed: the dates whose partitions are new or rerun, which the warehouse loads
+    # before the build (regcalc.warehouse); None: load every date (first build, or dates removed).
+    lake_dates: list[str] | None = None
     # Leave out the data and unit tests (they read whole tables, every date): a faster recalc whose
     # tests then run in the next full build or `dbt test`.
     skip_tests: bool = False
@@ -307,6 +310,7 @@ def make_plan(
     new_dates = sorted(day for day, run in current_lake_runs.items() if previous.lake_runs.get(day) != run)
     removed_dates = sorted(set(previous.lake_runs) - set(current_lake_runs))
     plan.lake_unchanged = not (new_dates or removed_dates)
+    plan.lake_dates = None if removed_dates else new_dates
     if new_dates or removed_dates:
         for day in new_dates:
             what = "new" if day not in previous.lake_runs else "rerun"
@@ -410,8 +414,10 @@ def run_recalc(
     extra_vars: dict | None = None,
     spark=None,
 ) -> None:
-    """Run the plan's build in-process; record the new state only if it succeeded."""
+    """Load what changed in the lake into the warehouse (regcalc.warehouse), run the plan's build
+    in-process, and record the new state only if it succeeded."""
     from regcalc.dbt import invoke_dbt
+    from regcalc.warehouse import LAKE_SCHEMA, load_lake
 
     if plan.rerun_jobs:
         raise RegcalcError(
@@ -420,6 +426,10 @@ def run_recalc(
         )
     runs = lake_runs(settings.lake, spark)  # before the build: a partition published meanwhile stays new
     if not plan.is_empty:
+        if not plan.lake_unchanged:
+            dates = None if plan.lake_dates is None else [date.fromisoformat(day) for day in plan.lake_dates]
+            schema = (extra_vars or {}).get("lake_schema", LAKE_SCHEMA)
+            load_lake(spark, settings, dates, schema=schema, registered_by_build=True)
         invoke_dbt(
             plan.dbt_args(), settings, {**(extra_vars or {}), **plan.dbt_vars()}, project_dir=project_dir
         )

@@ -59,13 +59,49 @@ def normalise_uri(uri: str) -> str:
     return str(Path(uri).expanduser().resolve())
 
 
-def _render(value: object) -> str:
-    template = jinja2.Template(str(value))
-    return template.render(env_var=lambda name, default=None: os.environ.get(name, default))
+def _env_var(name: str, default: str | None = None) -> str:
+    if name in os.environ:
+        return os.environ[name]
+    if default is None:
+        raise RegcalcError(f"environment variable {name} is not set (profiles/profiles.yml needs it)")
+    return default
+
+
+# profiles.yml as dbt renders it: env_var() and dbt's type filters (a value with as_number / as_bool
+# becomes a number / boolean once rendered).
+_PROFILE_JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined)
+_PROFILE_JINJA.filters.update({name: (lambda value: value) for name in ("as_number", "as_bool", "as_text")})
+
+
+def _render(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _render(item) for key, item in value.items()}
+    if not isinstance(value, str):
+        return value
+    rendered = _PROFILE_JINJA.from_string(value).render(env_var=_env_var)
+    return yaml.safe_load(rendered) if "as_number" in value or "as_bool" in value else rendered
+
+
+def _outputs() -> dict:
+    return yaml.safe_load((PROFILES_DIR / "profiles.yml").read_text())["regcalc"]["outputs"]
+
+
+def target_type(target: str) -> str:
+    """The adapter type of a target of profiles/profiles.yml: spark, postgres or redshift."""
+    outputs = _outputs()
+    if target not in outputs:
+        raise RegcalcError(
+            f"no target {target!r} in {PROFILES_DIR / 'profiles.yml'}: one of {', '.join(outputs)}"
+        )
+    return outputs[target]["type"]
+
+
+def target_profile(target: str) -> dict:
+    """A target of profiles/profiles.yml rendered as dbt renders it (credentials from the environment)."""
+    target_type(target)  # a clear error for an unknown target
+    return _render(_outputs()[target])
 
 
 def local_spark_conf() -> dict[str, str]:
     """The `local` target's server_side_parameters, rendered: the one definition of the Spark settings."""
-    profiles = yaml.safe_load((PROFILES_DIR / "profiles.yml").read_text())
-    params = profiles["regcalc"]["outputs"]["local"]["server_side_parameters"]
-    return {key: _render(value) for key, value in params.items()}
+    return {key: str(value) for key, value in target_profile("local")["server_side_parameters"].items()}

@@ -37,7 +37,8 @@ logger = logging.getLogger(__name__)
 SOURCES_YAML = PROJECT_DIR / "models" / "staging" / "_staging__sources.yml"
 LAKE_SOURCE = "lake"
 PARTITIONS_PER_STATEMENT = 100  # ALTER TABLE ... ADD PARTITION takes many; keep statements short
-# Spark SQL types of the sources YAML -> Spectrum column types.
+# Spark SQL types of the sources YAML (the lake's parquet) -> warehouse column types: Spectrum tables,
+# and the lake tables regcalc.warehouse loads on Redshift and PostgreSQL (valid on both).
 REDSHIFT_TYPES = {
     "string": "varchar(65535)",
     "double": "double precision",
@@ -99,6 +100,12 @@ def published_partitions(lake_uri: str, client: Any) -> dict[str, dict[str, str]
     return partitions
 
 
+def dataset_location(lake_uri: str, dataset: str) -> str:
+    """s3:// folder of a lake dataset (Redshift's scheme, also for an s3a:// lake URI)."""
+    bucket, prefix = parse_s3_uri(lake_uri)
+    return f"s3://{bucket}/{prefix}/{dataset}/" if prefix else f"s3://{bucket}/{dataset}/"
+
+
 def spectrum_statements(
     datasets: Sequence[LakeDataset],
     partitions: Mapping[str, Mapping[str, str]],
@@ -115,8 +122,6 @@ def spectrum_statements(
     an external table deletes no data); the staging views are late-binding (bind: false), so they
     survive it. Run it after the jobs and before `dbt build`, as `regcalc run` does: while it runs the
     tables are briefly absent, never pointing at a partly written version."""
-    bucket, prefix = parse_s3_uri(lake_uri)
-    root = f"s3://{bucket}/{prefix}/" if prefix else f"s3://{bucket}/"
     external_schema = quote_identifier(schema)
     statements = [
         f"create external schema if not exists {external_schema} from data catalog "
@@ -126,7 +131,7 @@ def spectrum_statements(
     for dataset in datasets:
         table = f"{external_schema}.{quote_identifier(dataset.name)}"
         columns = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in dataset.columns)
-        location = f"{root}{dataset.name}/"
+        location = dataset_location(lake_uri, dataset.name)
         statements += [
             f"drop table if exists {table}",
             f"create external table {table} ({columns}) partitioned by ({PARTITION_COLUMN} date) "
