@@ -17,8 +17,9 @@ from pyspark.sql import functions as F
 
 import reference_lcr
 from regcalc import contract
-from regcalc.cli import LCR_COLUMNS, main
+from regcalc.cli import main
 from regcalc.dbt import invoke_dbt
+from regcalc.marts import LCR_COLUMNS
 from regcalc.pipeline import DEAL_DATASET, run_jobs
 from regcalc.settings import Settings
 
