@@ -9,6 +9,11 @@ import pytest
 from moto import mock_aws
 
 AWS_REGION = "eu-west-1"  # the region of the AWS tests (test_aws.py, test_spectrum.py)
+# The dbt targets on which the tests of the analyst commands (regcalc lcr, explain, rules impact: through
+# the target's dbt adapter) run, each with the same expected output: test_explain.py builds its marts per
+# target (fixture `built`), test_pipeline_e2e.py and test_adjustments.py on every one of them. A
+# warehouse target (postgres) needs the module's lake loaded into it before that build.
+MART_TARGETS = ("local",)
 
 
 @pytest.fixture(scope="session")

@@ -65,8 +65,8 @@ def rules_impact(
             progress=progress,
         )
     with Marts(settings, project_dir) as marts:
-        impact = marts.query(_impact_sql(marts, as_of, scenario, unadjusted))
-        rules = marts.query(_rule_status_sql(marts, as_of, scenario))
+        impact = marts.query(impact_query(marts, as_of, scenario, unadjusted))
+        rules = marts.query(rule_status_query(marts, as_of, scenario))
     return {
         "as_of_date": as_of,
         "scenario": scenario,
@@ -76,7 +76,7 @@ def rules_impact(
     }
 
 
-def _impact_sql(marts: Marts, as_of: date, scenario: str, unadjusted: str) -> str:
+def impact_query(marts: Marts, as_of: date, scenario: str, unadjusted: str) -> str:
     """SQL: per entity of the scenario on the date and per metric, IMPACT_COLUMNS."""
     day, base = marts.literal(as_of), marts.literal("base")
     compared = ",\n        ".join(
@@ -111,7 +111,7 @@ compared as (
 {metrics}"""
 
 
-def _rule_status_sql(marts: Marts, as_of: date, scenario: str) -> str:
+def rule_status_query(marts: Marts, as_of: date, scenario: str) -> str:
     """SQL: rpt_adjustment_rule_status of the date and scenario, RULE_STATUS_COLUMNS."""
     columns = ", ".join(f"status.{column}" for column in RULE_STATUS_COLUMNS)
     return (

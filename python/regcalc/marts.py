@@ -2,7 +2,7 @@
 
 `regcalc lcr`, `regcalc explain`, `regcalc rules impact` and the LCR printed at the end of `regcalc run`
 read the tables dbt built with plain SQL that Spark SQL, PostgreSQL and Redshift all run
-(tests/test_marts.py parses every query with sqlglot in the three dialects). The queries go through
+(tests/test_explain.py parses every query with sqlglot in the three dialects). The queries go through
 the adapter of the target in profiles/profiles.yml, one connection for all the queries of a command:
 
 * `local` (dbt-spark `method: session`): the adapter runs them on this process's SparkSession, the one
@@ -75,9 +75,14 @@ class Marts:
 
     def __enter__(self) -> Marts:
         self._adapter = _target_adapter(self.settings, self.project_dir)
-        if _runs_in_session(self._adapter.config.credentials):
+        credentials = self._adapter.config.credentials
+        if credentials.type == "spark" and getattr(credentials, "method", None) == "session":
+            # dbt-spark's session method: the adapter runs the queries on this process's SparkSession
             from pyspark.logger import PySparkLogger
 
+            from regcalc.session import get_spark
+
+            get_spark(self.settings)
             self._spark_error_log = PySparkLogger.getLogger("SQLQueryContextLogger")
         self._connection = self._adapter.connection_named("regcalc-marts")
         self._connection.__enter__()
@@ -105,14 +110,9 @@ class Marts:
         self._relations[rendered] = (schema, model)
         return rendered
 
-    def literal(self, value: str | date | int | None) -> str:
-        """A SQL literal of the value, the same on every target (dates as `cast('yyyy-mm-dd' as date)`)."""
-        if value is None:
-            return "null"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            return str(value)
+    def literal(self, value: str | date) -> str:
+        """A SQL literal of the text or date, read back as written on every target (a date as
+        `cast('yyyy-mm-dd' as date)`)."""
         if isinstance(value, date):
             return f"cast('{value.isoformat()}' as date)"
         if _PLAIN_TEXT.fullmatch(value):
@@ -129,14 +129,13 @@ class Marts:
         from dbt_common.exceptions import DbtRuntimeError  # the adapters' database errors derive from it
 
         # pyspark logs a failed query with its JVM stack trace to stderr; the MartsError says it all
-        muted = _muted(self._spark_error_log) if self._spark_error_log else nullcontext()
-        try:
-            with muted:
+        with _muted(self._spark_error_log) if self._spark_error_log else nullcontext():
+            try:
                 _, cursor = self._adapter.connections.add_query(sql, auto_begin=False)
                 names = [column[0] for column in cursor.description]
                 rows = cursor.fetchall()
-        except DbtRuntimeError as error:
-            raise self._failure(sql, error) from None
+            except DbtRuntimeError as error:
+                raise self._failure(sql, error) from None
         return [dict(zip(names, map(_python_value, row), strict=True)) for row in rows]
 
     def _failure(self, sql: str, error: Exception) -> MartsError:
@@ -191,11 +190,6 @@ def _muted(log):
         log.disabled = disabled
 
 
-def _runs_in_session(credentials) -> bool:
-    """dbt-spark's `method: session`: the adapter runs SQL on this process's SparkSession."""
-    return credentials.type == "spark" and getattr(credentials, "method", None) == "session"
-
-
 def _target_adapter(settings: Settings, project_dir: Path):
     """The dbt adapter of `settings.target`, registered as dbt does; its events go to logs/dbt.log only."""
     from dbt.adapters.factory import get_adapter, register_adapter
@@ -226,10 +220,6 @@ def _target_adapter(settings: Settings, project_dir: Path):
         config = RuntimeConfig.from_args(args)
     except DbtBaseException as error:
         raise MartsError(f"target {settings.target}: {brief_error(str(error))}") from None
-    if _runs_in_session(config.credentials):
-        from regcalc.session import get_spark
-
-        get_spark(settings)  # the adapter's session connection runs on this process's session
     register_adapter(config, get_mp_context())
     return get_adapter(config)
 
