@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -29,7 +30,11 @@ from pathlib import Path
 import pytest
 
 import reference_lcr
+from conftest import MART_TARGETS
+from regcalc import render
 from regcalc.dbt import DbtError, invoke_dbt
+from regcalc.impact import IMPACT_METRICS, RULE_STATUS_COLUMNS, rules_impact
+from regcalc.marts import Marts
 from regcalc.pipeline import run_jobs
 from regcalc.settings import PROJECT_DIR, Settings
 
@@ -484,7 +489,8 @@ def plain(row) -> dict:
 def valid(spark, lake, monkeypatch_module):
     project = project_with_rules(lake / "valid_project", VALID_RULES, VALID_CONDITIONS, VALID_ACTIONS)
     settings = settings_for(lake, SCHEMA, monkeypatch_module)
-    build(project, settings)
+    for target in MART_TARGETS:  # the Spark tables below are the local target's
+        build(project, dataclasses.replace(settings, target=target))
     names = (
         "fct_lcr", "fct_deal_liquidity", "fct_adjustment_audit", "rpt_adjustment_rule_status",
         "rpt_adjustment_exceptions", "dim_adjustment", "int_deal_liquidity__adjusted",
@@ -706,6 +712,69 @@ def test_rule_status_per_date_and_scenario(valid):
         (row["rule_id"], row["scenario"]): row["status"] for row in valid["rpt_adjustment_exceptions"]
     }
     assert exceptions == {key: value for key, value in expected.items() if value != "applied"}
+
+
+@pytest.mark.parametrize("target", MART_TARGETS)
+def test_rules_impact_is_one_json_document_of_the_hand_computed_lcrs(valid, oracle, target):
+    """`regcalc rules impact --scenario stress --format json`: per entity and metric the LCR without any
+    rule (the oracle on the deals as sent), with the base rules and with the stress rules (applied by
+    hand), and the change stress - unadjusted; per rule of the stress scenario its status and what it
+    changed on the date (rules applied by hand). The LCR without rules is built beside the marts,
+    which stay as they were."""
+    settings = dataclasses.replace(valid["settings"], target=target)
+    document = rules_impact(
+        settings, AS_OF, "stress", project_dir=valid["project"], extra_vars={"lake_schema": LAKE_SCHEMA}
+    )
+    printed = json.loads(render.impact(document, "json"))  # the whole output is one JSON document
+    assert {key: printed[key] for key in ("as_of_date", "scenario", "unadjusted_schema")} == {
+        "as_of_date": AS_OF.isoformat(),
+        "scenario": "stress",
+        "unadjusted_schema": f"{SCHEMA}_unadjusted",
+    }
+    unadjusted = {row["entity_id"]: row for row in reference_lcr._aggregate(oracle.lines)}
+    adjusted = expected_lcr(oracle)
+    assert [(row["entity_id"], row["metric"]) for row in printed["impact"]] == [
+        (entity, metric) for entity in sorted(CASE_ENTITIES.values()) for metric in IMPACT_METRICS
+    ]
+    for row in printed["impact"]:
+        entity, metric = row["entity_id"], row["metric"]
+        tolerance = LCR_TOLERANCE if metric == "lcr" else AMOUNT_TOLERANCE
+        want = {
+            "unadjusted": unadjusted[entity][metric],
+            "base": adjusted[("base", entity)][metric],
+            "scenario": adjusted[("stress", entity)][metric],
+            "change": adjusted[("stress", entity)][metric] - unadjusted[entity][metric],
+        }
+        for column, value in want.items():
+            assert row[column] == pytest.approx(value, abs=tolerance), (entity, metric, column)
+    deltas: dict[str, list] = {}  # rule_id -> what it changed in stress: numbers' deltas, None otherwise
+    for rule_id, _, scenario, *_, before, after in expected_audit():
+        if scenario == "stress":
+            deltas.setdefault(rule_id, []).append(after - before if isinstance(before, float) else None)
+    assert [list(row) for row in printed["rules"]] == [list(RULE_STATUS_COLUMNS)] * len(printed["rules"])
+    assert [
+        (row["rule_id"], row["status"], row["changed_values"], row["total_delta"]) for row in printed["rules"]
+    ] == [
+        (
+            rule_id,
+            status,
+            len(deltas.get(rule_id, [])),
+            pytest.approx(sum(delta for delta in deltas.get(rule_id, []) if delta is not None)),
+        )
+        for (rule_id, scenario), status in sorted(expected_status_rows().items())
+        if scenario == "stress"
+    ]
+    with Marts(settings) as marts:  # the marts are as built; the LCR without rules is beside them
+        marts_lcr = marts.query(
+            f"select lcr.scenario, lcr.entity_id, lcr.lcr from {marts.relation('fct_lcr')} as lcr"
+        )
+        unadjusted_lcr = marts.relation("fct_lcr", document["unadjusted_schema"])
+        beside_lcr = marts.query(f"select lcr.scenario, lcr.entity_id, lcr.lcr from {unadjusted_lcr} as lcr")
+    built = {(row["scenario"], row["entity_id"]): row["lcr"] for row in valid["fct_lcr"]}
+    assert {(row["scenario"], row["entity_id"]): row["lcr"] for row in marts_lcr} == pytest.approx(built)
+    assert {(row["scenario"], row["entity_id"]): row["lcr"] for row in beside_lcr} == pytest.approx(
+        {("base", entity): row["lcr"] for entity, row in unadjusted.items()}, abs=LCR_TOLERANCE
+    )
 
 
 def test_unapproved_rule_of_an_unbuilt_scenario_is_listed(valid):

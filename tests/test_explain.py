@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
+import datetime as dt
 import io
 import json
 import os
@@ -22,8 +24,14 @@ from pathlib import Path
 import pytest
 
 import reference_lcr
+from conftest import MART_TARGETS
+from regcalc import impact
 from regcalc.cli import main
+from regcalc.explain import explain
+from regcalc.marts import LCR_COLUMNS, Marts, read_lcr
 from regcalc.pipeline import run_jobs
+from regcalc.redshift_check import PLACEHOLDER_ENV, sql_problems
+from regcalc.settings import RegcalcError
 from test_adjustments import project_with_rules, rule
 
 pytestmark = pytest.mark.e2e
@@ -43,6 +51,7 @@ LAKE_SCHEMA = "explain_lake"  # this module's lake tables, apart from other modu
 TOP = 3
 AMOUNT_TOLERANCE = 0.01
 LCR_TOLERANCE = 2e-6
+PRINTED_RATIO_TOLERANCE = 6e-5  # regcalc lcr prints ratios with 4 decimals
 COMPONENTS = (
     "hqla_level1", "hqla_level2a", "hqla_level2b", "unwind_level1", "unwind_level2a", "unwind_level2b",
     "total_outflows", "total_inflows",
@@ -95,17 +104,17 @@ def write_input(out: Path) -> None:
                 writer.writerows([*row[:at], CASE_ENTITIES[(case, row[at])], *row[at + 1 :]] for row in rows)
 
 
-def run_cli(*args: str) -> tuple[int, str, str]:
+def run_cli(target: str, *args: str, command: str = "explain") -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["explain", *args])
+        code = main([command, "--target", target, *args])
     return code, out.getvalue(), err.getvalue()
 
 
-def explain_json(entity: str, scenario: str = "base", metric: str = "lcr") -> dict:
+def explain_json(target: str, entity: str, scenario: str = "base", metric: str = "lcr") -> dict:
     code, out, err = run_cli(
-        "--entity", entity, "--as-of", AS_OF, "--scenario", scenario, "--metric", metric, "--top", str(TOP),
-        "--format", "json",
+        target, "--entity", entity, "--as-of", AS_OF, "--scenario", scenario, "--metric", metric,
+        "--top", str(TOP), "--format", "json",
     )  # fmt: skip
     assert code == 0, err
     return json.loads(out)
@@ -117,30 +126,33 @@ def monkeypatch_module():
         yield patch
 
 
-@pytest.fixture(scope="module")
-def built(spark, tmp_path_factory, monkeypatch_module):
-    """The jobs and one dbt build with the rules; explain's JSON for the entities and metrics tested."""
+@pytest.fixture(scope="module", params=MART_TARGETS)
+def built(request, spark, tmp_path_factory, monkeypatch_module):
+    """The jobs and one dbt build with the rules on the target; explain's JSON for the entities and
+    metrics tested, read from that target."""
     from regcalc.dbt import invoke_dbt
     from regcalc.settings import Settings
 
+    target = request.param
     work = tmp_path_factory.mktemp("explain")
     write_input(work / "input")
     for name, default in (("REGCALC_LAKE", ""), ("REGCALC_TARGET", "local")):
         monkeypatch_module.setenv(name, os.environ.get(name) or default)
     monkeypatch_module.setenv("REGCALC_SCHEMA", SCHEMA)
-    settings = Settings.from_env(lake=str(work / "lake"))
+    settings = Settings.from_env(lake=str(work / "lake"), target=target)
     run_jobs(spark, settings.lake, work / "input")
     project = project_with_rules(work / "project", RULES, CONDITIONS, ACTIONS)
+    # (a warehouse target needs the lake loaded into LAKE_SCHEMA first: see conftest.MART_TARGETS)
     invoke_dbt(["build"], settings, extra_vars={"lake_schema": LAKE_SCHEMA}, project_dir=project)
     documents = {
-        ("E1", "base", "lcr"): explain_json("E1"),
-        ("E2", "base", "lcr"): explain_json("E2"),
-        ("E4", "base", "lcr"): explain_json("E4"),
-        ("E2", "stress", "net_cash_outflows"): explain_json("E2", "stress", "net_cash_outflows"),
-        ("E1", "base", "hqla"): explain_json("E1", metric="hqla"),
-        ("E2", "base", "total_outflows"): explain_json("E2", metric="total_outflows"),
+        ("E1", "base", "lcr"): explain_json(target, "E1"),
+        ("E2", "base", "lcr"): explain_json(target, "E2"),
+        ("E4", "base", "lcr"): explain_json(target, "E4"),
+        ("E2", "stress", "net_cash_outflows"): explain_json(target, "E2", "stress", "net_cash_outflows"),
+        ("E1", "base", "hqla"): explain_json(target, "E1", metric="hqla"),
+        ("E2", "base", "total_outflows"): explain_json(target, "E2", metric="total_outflows"),
     }
-    return {"input": work / "input", "documents": documents}
+    return {"input": work / "input", "documents": documents, "settings": settings, "target": target}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -426,7 +438,7 @@ def test_l2_cap_binds_after_the_unwind(built):
 
 
 def test_text_output_says_which_cap_binds(built):
-    code, out, err = run_cli("--entity", "E1", "--as-of", AS_OF, "--metric", "hqla")
+    code, out, err = run_cli(built["target"], "--entity", "E1", "--as-of", AS_OF, "--metric", "hqla")
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == "hqla of E1 on 2026-09-30, scenario base: 8,058.82  (fct_lcr; amounts in USD)"
@@ -452,8 +464,121 @@ def test_text_output_says_which_cap_binds(built):
     ],
 )
 def test_unknown_entity_date_or_scenario_is_a_clear_error(built, args, message):
-    code, out, err = run_cli(*args)
+    code, out, err = run_cli(built["target"], *args)
     assert (code, out) == (1, "")
     assert err.startswith("regcalc explain: error: nothing to explain for ")
     assert message in err
     assert "run `regcalc run --input DIR` for that date" in err
+
+
+# ------------------------------------------------------------------------------------------------
+# The marts through the target's adapter: lcr of a scenario, literals, a missing schema, portability
+# ------------------------------------------------------------------------------------------------
+def test_lcr_of_a_scenario_shows_its_change_versus_base(built, oracle):
+    """`regcalc lcr --scenario stress`: fct_lcr's stress rows with base_lcr and lcr_change from
+    agg_lcr_date_entity_scenario, against the oracle with the rules applied by hand in both scenarios;
+    R-STRESS moves E2 only."""
+    code, out, err = run_cli(
+        built["target"], "--as-of", AS_OF, "--scenario", "stress", "--format", "csv", command="lcr"
+    )
+    assert code == 0, err
+    header, *lines = csv.reader(io.StringIO(out))
+    assert header == [*LCR_COLUMNS, "base_lcr", "lcr_change"]
+    assert [line[0] for line in lines] == sorted(set(CASE_ENTITIES.values()))
+    changed = []
+    for line in lines:
+        row = dict(zip(header, line, strict=True))
+        stress = expected_lcr(expected_stages(oracle, row["entity_id"], "stress"))["lcr"]
+        base = expected_lcr(expected_stages(oracle, row["entity_id"], "base"))["lcr"]
+        assert float(row["lcr"]) == pytest.approx(stress, abs=PRINTED_RATIO_TOLERANCE)
+        assert float(row["base_lcr"]) == pytest.approx(base, abs=PRINTED_RATIO_TOLERANCE)
+        assert float(row["lcr_change"]) == pytest.approx(stress - base, abs=PRINTED_RATIO_TOLERANCE)
+        if abs(stress - base) > PRINTED_RATIO_TOLERANCE:
+            changed.append(row["entity_id"])
+    assert changed == ["E2"]
+
+
+HOSTILE_TEXTS = ["E1", "O'Brien", r"back\slash", "${env:HOME}", "it''s \\' $x -- /* */", "naïve Zürich"]
+
+
+def test_text_values_reach_the_target_as_written(built):
+    """Every text a query filters on is a literal the target reads back unchanged (macro string_literal
+    for text with quotes, backslashes or `$`); an entity id like that is a clear 'not in fct_lcr'."""
+    with Marts(built["settings"]) as marts:
+        for text in HOSTILE_TEXTS:
+            assert marts.query(f"select {marts.literal(text)} as text_value") == [{"text_value": text}], text
+    code, out, err = run_cli(built["target"], "--entity", r"E'1\$x", "--as-of", AS_OF)
+    assert (code, out) == (1, "")
+    assert "is not in fct_lcr (entities: E1, E2, E3, E4)" in err
+
+
+def test_a_schema_without_marts_is_a_clear_error(built, monkeypatch):
+    target = built["target"]
+    monkeypatch.setenv("REGCALC_SCHEMA", "explain_nothing_built")
+    code, out, err = run_cli(target, "--as-of", AS_OF, command="lcr")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"regcalc lcr: error: not built in target {target}: explain_nothing_built.fct_lcr; run `regcalc run "
+        f"--input DIR` first (or `dbt build --target {target}` with schema explain_nothing_built)\n"
+    )
+
+
+class QueryLog:
+    """Stands in for a Marts' query: runs each query and keeps its rows or, replaying another log,
+    returns the rows that log's query of the same position returned (and runs nothing)."""
+
+    def __init__(self, marts: Marts, replay: QueryLog | None = None) -> None:
+        self.run, self.replay = marts.query, replay
+        self.queries: list[str] = []
+        self.results: list[list[dict]] = []
+        marts.query = self
+
+    def __call__(self, sql: str) -> list[dict]:
+        self.queries.append(sql)
+        rows = self.replay.results[len(self.results)] if self.replay else self.run(sql)
+        self.results.append(rows)
+        return rows
+
+
+def analyst_queries(marts: Marts, log: QueryLog) -> list[str]:
+    """Every query of regcalc lcr, explain and rules impact on these marts, in order: explain's for a
+    metric of every kind and for an entity id that needs escaping (the not-found path), lcr's for a
+    scenario (all through `log`), and rules impact's (built only: its unadjusted schema is not here)."""
+    day = dt.date.fromisoformat(AS_OF)
+    explain(marts, "E1", day, "base", "lcr", TOP)
+    explain(marts, "E2", day, "stress", "total_outflows", TOP)
+    with pytest.raises(RegcalcError, match="is not in fct_lcr"):
+        explain(marts, r"E'9\$x", day, "base", "hqla", TOP)
+    read_lcr(marts, day, "E2", "stress")
+    return [
+        *log.queries,
+        impact.impact_query(marts, day, "stress", impact.unadjusted_schema(marts.settings)),
+        impact.rule_status_query(marts, day, "stress"),
+    ]
+
+
+def test_every_query_is_sql_of_spark_postgres_and_redshift(built, monkeypatch):
+    """The queries run on the target (Spark SQL as the local target's adapter renders them) parse in
+    sqlglot's spark dialect; the same queries as the redshift target's adapter renders them (its
+    quoting, its text type, its literals: those of PostgreSQL too, whose macros dbt-redshift
+    dispatches to) parse in the postgres and redshift dialects. None is left unparsed (exp.Command)."""
+    with Marts(built["settings"]) as marts:
+        on_target = QueryLog(marts)
+        spark_queries = analyst_queries(marts, on_target)
+    for name, value in PLACEHOLDER_ENV.items():  # rendered only: nothing connects
+        monkeypatch.setenv(name, value)
+    with Marts(dataclasses.replace(built["settings"], target="redshift")) as marts:
+        redshift_queries = analyst_queries(marts, QueryLog(marts, replay=on_target))
+    assert len(spark_queries) == len(redshift_queries) > 20
+    for query in spark_queries:
+        assert sql_problems(query, "spark") == [], query
+    for query in redshift_queries:
+        for dialect in ("postgres", "redshift"):
+            assert sql_problems(query, dialect) == [], (dialect, query)
+    # rendered by each target's adapter and macros
+    assert f"from {SCHEMA}.fct_lcr as lcr where" in spark_queries[-2]
+    assert f'"{PLACEHOLDER_ENV["REGCALC_REDSHIFT_DATABASE"]}"."{SCHEMA}"."fct_lcr"' in redshift_queries[-2]
+    assert "cast(members.deal_id as string)" in "".join(spark_queries)
+    assert "cast(members.deal_id as TEXT)" in "".join(redshift_queries)
+    assert r"'E\'9\\\u0024x'" in "".join(spark_queries)
+    assert r"'E''9\\$x'" in "".join(redshift_queries)

@@ -10,6 +10,7 @@ are compared to the cent, the stages of the pipeline with each other to the last
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,11 +20,13 @@ import pytest
 from pyspark.sql import functions as F
 
 import reference_lcr
+from conftest import MART_TARGETS
 from regcalc import contract
-from regcalc.cli import LCR_COLUMNS, main
+from regcalc.cli import main
 from regcalc.dbt import invoke_dbt
 from regcalc.decimals import MONEY
 from regcalc.lake import Lake
+from regcalc.marts import LCR_COLUMNS
 from regcalc.pipeline import DEAL_DATASET, run_jobs
 from regcalc.settings import Settings
 
@@ -101,8 +104,9 @@ def pipeline(spark, tmp_path_factory, monkeypatch_module):
     settings = Settings.from_env(lake=str(work / "lake"))
     report = run_jobs(spark, settings.lake, work / "input", max_reject_rate=1.0)
     # The regulation's numbers: without the shipped example adjustment rules (tests/test_adjustments.py
-    # covers those), so only the base scenario exists.
-    invoke_dbt(["build"], settings, {"apply_adjustments": False})
+    # covers those), so only the base scenario exists. Built on every target regcalc lcr is tested on.
+    for target in MART_TARGETS:
+        invoke_dbt(["build"], dataclasses.replace(settings, target=target), {"apply_adjustments": False})
     lcr = {
         (row["entity_id"], row["as_of_date"]): row.asDict()
         for row in spark.table(f"{SCHEMA}.fct_lcr").where(F.col("scenario") == "base").collect()
@@ -237,9 +241,10 @@ def test_every_case_binds_what_its_name_says(pipeline):
 
 
 @pytest.mark.e2e
-def test_lcr_command_prints_the_marts(pipeline, capsys):
+@pytest.mark.parametrize("target", MART_TARGETS)
+def test_lcr_command_prints_the_marts(pipeline, capsys, target):
     day = dt.date(2026, 9, 30) + dt.timedelta(days=pipeline["offsets"]["l2_cap_binds"])
-    assert main(["lcr", "--as-of", day.isoformat(), "--format", "csv"]) == 0
+    assert main(["lcr", "--as-of", day.isoformat(), "--format", "csv", "--target", target]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split(",") == list(LCR_COLUMNS)
     expected = [row for (entity, when), row in sorted(pipeline["lcr"].items()) if when == day]
@@ -247,7 +252,7 @@ def test_lcr_command_prints_the_marts(pipeline, capsys):
     for line, row in zip(lines[1:], expected, strict=True):
         assert float(line.split(",")[-1]) == pytest.approx(row["lcr"], abs=1e-4)
 
-    assert main(["lcr", "--as-of", "1999-01-01"]) == 1
+    assert main(["lcr", "--as-of", "1999-01-01", "--target", target]) == 1
     assert "no LCR rows for as-of 1999-01-01" in capsys.readouterr().err
 
 

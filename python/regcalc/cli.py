@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
 import sys
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 from regcalc.settings import RegcalcError, Settings
 
-LCR_COLUMNS = (
-    "entity_id",
-    "as_of_date",
-    "hqla_level1",
-    "hqla_level2a",
-    "hqla_level2b",
-    "adj_15_cap",
-    "adj_40_cap",
-    "hqla",
-    "total_outflows",
-    "total_inflows",
-    "capped_inflows",
-    "net_cash_outflows",
-    "lcr",
-)
+TARGET_HELP = "dbt target (default local, or $REGCALC_TARGET)"
 
 
 def _date(text: str) -> date:
@@ -117,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="lake URI (default ./lake or $REGCALC_LAKE; s3a://bucket/prefix in production: see below)",
     )
     _add_as_of(run, "every date in the input")
-    run.add_argument("--target", help="dbt target (default local, or $REGCALC_TARGET)")
+    run.add_argument("--target", help=TARGET_HELP)
     run.add_argument(
         "--max-reject-rate",
         type=float,
@@ -137,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenario", default="base", help="scenario (default base); others show the change vs base"
     )
     lcr.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    lcr.add_argument("--target", help=TARGET_HELP + "; the marts are read through its dbt adapter")
 
     from regcalc.explain import METRICS
 
@@ -164,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--top", type=_positive_int, default=5, help="deals (and audit rows) shown per component (default 5)"
     )
     explain.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    explain.add_argument("--target", help=TARGET_HELP + "; the marts are read through its dbt adapter")
     load = commands.add_parser(
         "load-lake",
         help="make the published lake readable by the dbt target (register, COPY or Spectrum)",
@@ -178,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("--lake", help="lake URI (default ./lake or $REGCALC_LAKE)")
     _add_as_of(load, "every published date")
-    load.add_argument("--target", help="dbt target (default local, or $REGCALC_TARGET)")
+    load.add_argument("--target", help=TARGET_HELP)
     load.add_argument(
         "--schema",
         default="regcalc_lake",
@@ -211,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build without the data tests (they read every date); run them later with `dbt test`",
     )
-    recalc.add_argument("--target", help="dbt target (default local, or $REGCALC_TARGET)")
+    recalc.add_argument("--target", help=TARGET_HELP)
 
     rules = commands.add_parser(
         "rules",
@@ -236,7 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     impact.add_argument("--as-of", type=_date, required=True, help="as-of date")
     impact.add_argument("--scenario", default="base", help="scenario (default base)")
-    impact.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    impact.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="output format (json: one document)",
+    )
+    impact.add_argument("--target", help=TARGET_HELP + "; the LCR without rules is built there too")
     return parser
 
 
@@ -307,7 +297,9 @@ def cmd_generate(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from regcalc import render
     from regcalc.dbt import invoke_dbt
+    from regcalc.marts import LCR_COLUMNS, Marts, read_lcr
     from regcalc.monitoring import run_summary
     from regcalc.pipeline import run_jobs
     from regcalc.progress import Progress
@@ -354,14 +346,14 @@ def cmd_run(args) -> int:
         if settings.target == "local":  # elsewhere the run log is in the target's warehouse
             progress.text(run_summary(spark, settings.schema, report.run_id))  # also when the build failed
     if settings.target != "local":
-        print(
-            f"LCR built in target {settings.target}, schema {settings.schema}: see fct_lcr and "
-            f"agg_lcr_date_entity, and regcalc_run_log where regcalc_run_id = '{report.run_id}'"
+        progress.info(
+            f"LCR built in target {settings.target}, schema {settings.schema}; its dbt nodes in "
+            f"regcalc_run_log where regcalc_run_id = '{report.run_id}'"
         )
-        return 0
-    rows = read_lcr(spark, settings, None, None)
     dates = set(report.as_of_dates)
-    print(format_rows([row for row in rows if row["as_of_date"] in dates], LCR_COLUMNS, "table"))
+    with Marts(settings) as marts:  # through the target's adapter: on any target
+        rows = [row for row in read_lcr(marts) if row["as_of_date"] in dates]
+    print(render.rows(rows, LCR_COLUMNS, "table"))
     return 0
 
 
@@ -412,58 +404,24 @@ def cmd_recalc(args) -> int:
     return 0
 
 
-def read_lcr(
-    spark, settings: Settings, as_of: date | None, entity: str | None, scenario: str = "base"
-) -> list[dict]:
-    from pyspark.sql import functions as F
-
-    table = f"{settings.schema}.fct_lcr"
-    if not spark.catalog.tableExists(table):
-        raise RegcalcError(f"no LCR in schema {settings.schema} yet: run `regcalc run --input DIR` first")
-    frame = spark.table(table).where(F.col("scenario") == F.lit(scenario))
-    if as_of:
-        frame = frame.where(F.col("as_of_date") == F.lit(as_of))
-    if entity:
-        frame = frame.where(F.col("entity_id") == F.lit(entity))
-    return [row.asDict() for row in frame.select(*LCR_COLUMNS).orderBy("as_of_date", "entity_id").collect()]
-
-
 def cmd_lcr(args) -> int:
-    from regcalc.session import get_spark
+    from regcalc import render
+    from regcalc.marts import Marts, lcr_report
 
-    settings = Settings.from_env()
-    spark = get_spark(settings)
-    rows = read_lcr(spark, settings, args.as_of, args.entity, args.scenario)
-    if not rows:
-        raise RegcalcError(
-            "no LCR rows"
-            + (f" for as-of {args.as_of}" if args.as_of else "")
-            + (f" and entity {args.entity}" if args.entity else "")
-            + (f" in scenario {args.scenario}" if args.scenario != "base" else "")
-        )
-    columns = LCR_COLUMNS
-    if args.scenario != "base":
-        base = {
-            (r["entity_id"], r["as_of_date"]): r["lcr"]
-            for r in read_lcr(spark, settings, args.as_of, args.entity)
-        }
-        for row in rows:
-            row["base_lcr"] = base.get((row["entity_id"], row["as_of_date"]))
-            both = row["base_lcr"] is not None and row["lcr"] is not None
-            row["lcr_change"] = row["lcr"] - row["base_lcr"] if both else None
-        columns = (*LCR_COLUMNS, "base_lcr", "lcr_change")
-    print(format_rows(rows, columns, args.format))
+    with Marts(Settings.from_env(target=args.target)) as marts:
+        rows, columns = lcr_report(marts, args.as_of, args.entity, args.scenario)
+    print(render.rows(rows, columns, args.format))
     return 0
 
 
 def cmd_explain(args) -> int:
-    from regcalc.explain import explain, render_text, to_json
-    from regcalc.session import get_spark
+    from regcalc import render
+    from regcalc.explain import explain
+    from regcalc.marts import Marts
 
-    settings = Settings.from_env()
-    spark = get_spark(settings)
-    document = explain(spark, settings, args.entity, args.as_of, args.scenario, args.metric, args.top)
-    print(to_json(document) if args.format == "json" else render_text(document, args.top))
+    with Marts(Settings.from_env(target=args.target)) as marts:
+        document = explain(marts, args.entity, args.as_of, args.scenario, args.metric, args.top)
+    print(render.to_json(document) if args.format == "json" else render.explain_text(document, args.top))
     return 0
 
 
@@ -481,107 +439,13 @@ def cmd_rules(args) -> int:
     return cmd_rules_impact(args)
 
 
-IMPACT_COLUMNS = ("entity_id", "metric", "unadjusted", "base", "scenario", "change")
-IMPACT_METRICS = ("hqla", "total_outflows", "total_inflows", "capped_inflows", "net_cash_outflows", "lcr")
-RULE_COLUMNS = ("rule_id", "injection_point", "rule_scenario", "status", "changed_values", "total_delta")
-
-
 def cmd_rules_impact(args) -> int:
-    from dataclasses import replace
+    from regcalc import render
+    from regcalc.impact import rules_impact
 
-    from pyspark.sql import functions as F
-
-    from regcalc.dbt import invoke_dbt
-    from regcalc.session import get_spark
-
-    settings = Settings.from_env()
-    spark = get_spark(settings)
-    adjusted = {r["entity_id"]: r for r in read_lcr(spark, settings, args.as_of, None, args.scenario)}
-    base = {r["entity_id"]: r for r in read_lcr(spark, settings, args.as_of, None)}
-    if not adjusted:
-        raise RegcalcError(
-            f"no LCR for as-of {args.as_of} in scenario {args.scenario}: run `regcalc run` first"
-        )
-    # The LCR without any rule, built from the same lake into a sibling schema.
-    unadjusted_settings = replace(settings, schema=f"{settings.schema}_unadjusted")
-    invoke_dbt(
-        ["build", "--select", "+fct_lcr", "--exclude", "resource_type:test", "resource_type:unit_test"],
-        unadjusted_settings,
-        # the lake tables already point at the lake of the last run: keep them
-        {"apply_adjustments": False, "register_lake_sources": False},
-    )
-    settings.export()  # back to the main schema for anything that follows in this process
-    unadjusted = {r["entity_id"]: r for r in read_lcr(spark, unadjusted_settings, args.as_of, None)}
-    rows = []
-    for entity, row in sorted(adjusted.items()):
-        for metric in IMPACT_METRICS:
-            before, after = unadjusted.get(entity, {}).get(metric), row[metric]
-            rows.append(
-                {
-                    "entity_id": entity,
-                    "metric": metric,
-                    "unadjusted": before,
-                    "base": base.get(entity, {}).get(metric),
-                    "scenario": after,
-                    "change": None if before is None or after is None else after - before,
-                }
-            )
-    print(f"LCR impact of the adjustment rules on {args.as_of}: scenario {args.scenario} vs no adjustment")
-    print(format_rows(rows, IMPACT_COLUMNS, args.format))
-    status = (
-        spark.table(f"{settings.schema}.rpt_adjustment_rule_status")
-        .where((F.col("as_of_date") == F.lit(args.as_of)) & (F.col("scenario") == F.lit(args.scenario)))
-        .orderBy("rule_id")
-        .collect()
-    )
-    print("\nrules")
-    print(format_rows([row.asDict() for row in status], RULE_COLUMNS, args.format))
+    document = rules_impact(Settings.from_env(target=args.target), args.as_of, args.scenario)
+    print(render.impact(document, args.format))
     return 0
-
-
-RATIO_COLUMNS = ("lcr", "base_lcr", "lcr_change")
-
-
-def _json_value(value):
-    if isinstance(value, date):
-        return value.isoformat()
-    return float(value) if isinstance(value, Decimal) else value
-
-
-def format_rows(rows: list[dict], columns: tuple[str, ...], fmt: str) -> str:
-    """rows as an aligned table, CSV or JSON; amounts with 2 decimals, ratios with 4. The marts' exact
-    decimals are numbers in JSON (doubles, as JSON readers read them; fct_lcr holds the exact values)."""
-
-    def text(column: str, row: dict) -> str:
-        value = row[column]
-        if value is None:
-            return ""
-        if isinstance(value, float | Decimal):
-            ratio = column in RATIO_COLUMNS or row.get("metric") == "lcr"
-            return f"{value:.4f}" if ratio else f"{value:.2f}"
-        return str(value)
-
-    if fmt == "json":
-        return json.dumps(
-            [{k: _json_value(v) for k, v in row.items()} for row in rows],
-            indent=2,
-        )
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([text(column, row) for column in columns])
-        return buffer.getvalue().rstrip("\n")
-    cells = [[text(column, row) for column in columns] for row in rows]
-    widths = [
-        max([len(column)] + [len(line[index]) for line in cells]) for index, column in enumerate(columns)
-    ]
-    lines = ["  ".join(column.rjust(width) for column, width in zip(columns, widths, strict=True))]
-    lines += [
-        "  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)) for line in cells
-    ]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -69,11 +69,16 @@ def invoke_dbt(
     failures = []
     for node_result in getattr(result.result, "results", []) or []:
         if str(node_result.status) in ("error", "fail", "runtime error"):
-            lines = [line for line in (node_result.message or "").strip().splitlines() if line.strip()]
-            # Keep every line of a compilation error (e.g. all adjustment rule problems); a runtime
-            # error's first lines say what failed and the Spark query plan after them runs to pages.
-            keep = len(lines) if "Compilation Error" in (lines[0] if lines else "") else 8
-            message = "\n    ".join(lines[:keep] + (["..."] if len(lines) > keep else []))
+            message = brief_error(node_result.message or "")
             failures.append(f"{node_result.node.unique_id}: {node_result.status}: {message}")
     detail = "\n  ".join(failures) if failures else "see the dbt output above and logs/dbt.log"
     raise DbtError(f"dbt {' '.join(command)} failed:\n  {detail}")
+
+
+def brief_error(message: str) -> str:
+    """A dbt or database error for the user: every line of a compilation error (e.g. all adjustment
+    rule problems), the first lines of a runtime error, which say what failed (the engine's query
+    plan and stack trace after them run to pages)."""
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    keep = len(lines) if "Compilation Error" in (lines[0] if lines else "") else 8
+    return "\n    ".join(lines[:keep] + (["..."] if len(lines) > keep else []))

@@ -7,21 +7,22 @@ classification rule, parameter table, BCBS paragraph) and how the component move
 adjustment points; and every adjustment rule that changed a row feeding the metric
 (fct_adjustment_audit). Nothing is recomputed from the deals except sums that must reconcile with
 the marts; the formula's values are fct_lcr's.
+
+The marts are read with SQL through the target's dbt adapter (regcalc.marts): sums, counts and the
+ranking of deals and audit rows run in the database, only their results come back.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
-from functools import cached_property
 
 import yaml
-from pyspark.sql import Column, DataFrame, SparkSession, Window
-from pyspark.sql import functions as F
 
-from regcalc.settings import PROJECT_DIR, RegcalcError, Settings
+from regcalc.marts import Marts
+from regcalc.render import amount as _amount
+from regcalc.settings import PROJECT_DIR, RegcalcError
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,15 @@ class Component:
     lcr_section: str | None = None  # None: every row with a non-zero value_column (the unwind)
     hqla_level: str | None = None
 
-    def membership(self) -> Column:
-        """Whether a deal or category row (with lcr_section, hqla_level, value_column) feeds it."""
+    def condition(self, alias: str, literal: Callable[[str], str]) -> str:
+        """SQL: whether a deal or category row `alias` (lcr_section, hqla_level, value_column) feeds it
+        (a null is no: the row is left out)."""
         if self.lcr_section is None:
-            return F.coalesce(F.col(self.value_column) != 0, F.lit(False))
-        condition = F.col("lcr_section") == self.lcr_section
+            return f"{alias}.{self.value_column} <> 0"
+        condition = f"{alias}.lcr_section = {literal(self.lcr_section)}"
         if self.hqla_level is not None:
-            condition = condition & (F.col("hqla_level") == self.hqla_level)
-        return F.coalesce(condition, F.lit(False))
+            condition += f" and {alias}.hqla_level = {literal(self.hqla_level)}"
+        return condition
 
 
 COMPONENTS = {
@@ -92,40 +94,50 @@ DEAL_COLUMNS = (
     "adjustment_rule_ids",
 )  # fmt: skip
 RULE_COLUMNS = ("description", "priority", "author", "approver", "approved_at", "reference")
+# a row of fct_adjustment_audit as explain reads it: which rule changed which field of which row, how
+AUDIT_ROW_COLUMNS = ("row_key", "value_before", "value_after", "delta")
+AUDIT_COLUMNS = ("injection_point", "rule_id", "field", *AUDIT_ROW_COLUMNS, *RULE_COLUMNS)
+CATEGORY_COLUMNS = (
+    "entity_id",
+    "category_code",
+    "lcr_section",
+    "hqla_level",
+    "deal_count",
+    "adjustment_rule_ids",
+)
 
 
 def explain(
-    spark: SparkSession,
-    settings: Settings,
+    marts: Marts,
     entity: str,
     as_of: date,
     scenario: str = "base",
     metric: str = "lcr",
     top: int = 5,
 ) -> dict:
-    """The explanation of `metric` for one entity, as-of date and scenario, as one JSON-ready dict."""
+    """The explanation of `metric` for one entity, as-of date and scenario, as one JSON-ready dict
+    (amounts in the entity's reporting currency). Raises RegcalcError if fct_lcr has no such row,
+    naming the entities, dates or scenarios it has."""
     if metric not in METRICS:
         raise RegcalcError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
     components = [COMPONENTS[name] for name in METRICS[metric][0]]
-    marts = _Marts(spark, settings.schema, entity, as_of, scenario, components)
-    lcr = marts.lcr_row()
-    try:
-        caps = marts.caps()
-        audit = marts.audit(top)
-        return {
-            "entity_id": entity,
-            "as_of_date": as_of.isoformat(),
-            "scenario": scenario,
-            "reporting_currency": lcr["reporting_currency"],
-            "metric": metric,
-            "value": _reported(lcr, metric),
-            "formula": _formula(metric, lcr, caps, marts.categories_after),
-            "caps": _caps(metric, lcr, caps),
-            "components": marts.components(lcr, audit, top),
-            "adjustments": audit,
-        }
-    finally:
-        marts.release()
+    reader = _Reader(marts, entity, as_of, scenario, components)
+    lcr = reader.lcr_row()
+    caps = reader.caps()
+    audit = reader.audit(top)
+    categories_after = reader.categories(after_rules=True)
+    return {
+        "entity_id": entity,
+        "as_of_date": as_of.isoformat(),
+        "scenario": scenario,
+        "reporting_currency": lcr["reporting_currency"],
+        "metric": metric,
+        "value": _reported(lcr, metric),
+        "formula": _formula(metric, lcr, caps, categories_after),
+        "caps": _caps(metric, lcr, caps),
+        "components": reader.components(lcr, audit, categories_after, top),
+        "adjustments": audit,
+    }
 
 
 def _reported(lcr: dict, name: str) -> float | None:
@@ -140,44 +152,43 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
-class _Marts:
-    """Reads of the marts for one entity, as-of date and scenario, for the given components."""
+class _Reader:
+    """The queries of the marts for one entity, as-of date and scenario, for the given components."""
 
-    def __init__(
-        self,
-        spark: SparkSession,
-        schema: str,
-        entity: str,
-        as_of: date,
-        scenario: str,
-        components: list[Component],
-    ):
-        self.spark, self.schema = spark, schema
+    def __init__(self, marts: Marts, entity: str, as_of: date, scenario: str, components: list[Component]):
+        self.marts = marts
         self.entity, self.as_of, self.scenario = entity, as_of, scenario
         self.components_explained = components
-        self._cached: list[DataFrame] = []
 
-    def table(self, name: str, *, scenario: bool = True) -> DataFrame:
-        """The table's rows of this entity and date (and scenario, if the table has one)."""
-        frame = self.spark.table(f"{self.schema}.{name}")
-        condition = (F.col("entity_id") == F.lit(self.entity)) & (F.col("as_of_date") == F.lit(self.as_of))
+    def _where(self, alias: str, *, scenario: bool = True) -> str:
+        """SQL: the rows of this entity and date (and scenario, if the relation has one)."""
+        literal = self.marts.literal
+        condition = (
+            f"{alias}.entity_id = {literal(self.entity)} and {alias}.as_of_date = {literal(self.as_of)}"
+        )
         if scenario:
-            condition = condition & (F.col("scenario") == F.lit(self.scenario))
-        return frame.where(condition)
+            condition += f" and {alias}.scenario = {literal(self.scenario)}"
+        return condition
+
+    def _rows(self, model: str) -> list[dict]:
+        """Every column of the model's rows of this entity, date and scenario."""
+        return self.marts.query(
+            f"select * from {self.marts.relation(model)} as source where {self._where('source')}"
+        )
 
     def lcr_row(self) -> dict:
-        table = f"{self.schema}.fct_lcr"
-        if not self.spark.catalog.tableExists(table):
-            raise RegcalcError(f"no LCR in schema {self.schema} yet: run `regcalc run --input DIR` first")
-        rows = self.table("fct_lcr").collect()
+        rows = self._rows("fct_lcr")
         if not rows:
             raise RegcalcError(self._not_found())
-        return _plain_row(rows[0])
+        return rows[0]
 
     def _not_found(self) -> str:
         """Which of entity, date and scenario fct_lcr does not hold, and what it holds instead."""
-        keys = self.spark.table(f"{self.schema}.fct_lcr").select("scenario", "entity_id", "as_of_date")
-        keys = [tuple(row) for row in keys.distinct().collect()]
+        keys = self.marts.query(
+            "select distinct lcr.scenario, lcr.entity_id, lcr.as_of_date "
+            f"from {self.marts.relation('fct_lcr')} as lcr"
+        )
+        keys = [(row["scenario"], row["entity_id"], row["as_of_date"]) for row in keys]
 
         def listing(values) -> str:
             return ", ".join(sorted({str(value) for value in values})) or "nothing"
@@ -198,86 +209,112 @@ class _Marts:
 
     def caps(self) -> dict[str, dict]:
         """param_lcr_caps by cap_code: the rate and the BCBS paragraph."""
-        rows = self.spark.table(f"{self.schema}.param_lcr_caps").collect()
+        rows = self.marts.query(
+            "select caps.cap_code, caps.cap_value, caps.bcbs_paragraph "
+            f"from {self.marts.relation('param_lcr_caps')} as caps"
+        )
         return {
-            row["cap_code"]: {"value": _plain(row["cap_value"]), "bcbs_paragraph": row["bcbs_paragraph"]}
+            row["cap_code"]: {"value": row["cap_value"], "bcbs_paragraph": row["bcbs_paragraph"]}
             for row in rows
         }
 
-    def _members(self, frame: DataFrame) -> DataFrame:
-        """One row per (row of `frame`, component it feeds) with its `contribution` to the component."""
-        entries = [
-            F.when(
-                component.membership(),
-                F.struct(
-                    F.lit(component.name).alias("component"),
-                    F.col(component.value_column).cast("double").alias("contribution"),
-                ),
-            )
-            for component in self.components_explained
-        ]
-        exploded = frame.select("*", F.explode(F.array(*entries)).alias("member"))
-        return exploded.where(F.col("member").isNotNull()).select("*", "member.*").drop("member")
-
-    def _cache(self, frame: DataFrame) -> DataFrame:
-        # read several times (totals, top deals, audit keys): computed once from the views
-        self._cached.append(frame.cache())
-        return frame
-
-    def release(self) -> None:
-        for frame in self._cached:
-            frame.unpersist()
-
-    @cached_property
-    def deals_after(self) -> DataFrame:
-        """The deals of the scenario after the deal rules (fct_deal_liquidity), per component."""
-        columns = [column for column in DEAL_COLUMNS if column != "contribution"]
-        frame = self._members(self.table("fct_deal_liquidity")).select(*columns, "component", "contribution")
-        return self._cache(frame)
-
-    @cached_property
-    def deals_unadjusted(self) -> DataFrame:
-        """The deals before any rule (int_deal_liquidity, the rows arriving at the deal point)."""
-        frame = self._members(self.table("int_deal_liquidity", scenario=False))
-        return self._cache(frame.select("deal_id", "component", "contribution"))
-
-    @cached_property
-    def categories_after(self) -> list[dict]:
-        """Category totals after the entity_category rules, per component."""
-        frame = self._members(self.table("int_lcr_category_totals__adjusted"))
-        return [_plain_row(row) for row in frame.collect()]
-
-    @cached_property
-    def categories_before(self) -> list[dict]:
-        """Category totals before the entity_category rules, per component."""
-        return [_plain_row(row) for row in self._members(self.table("int_lcr_category_totals")).collect()]
-
-    def components(self, lcr: dict, audit: list[dict], top: int) -> list[dict]:
-        """Per component: value, stages through the adjustment points, categories and top deals."""
-        after_totals = _totals(self.deals_after)
-        unadjusted_totals = _totals(self.deals_unadjusted)
-        rank = Window.partitionBy("component").orderBy(F.abs("contribution").desc(), F.col("deal_id"))
-        top_deals = (
-            self.deals_after.withColumn("rank", F.row_number().over(rank))
-            .where(F.col("rank") <= top)
-            .orderBy("component", "rank")
-            .collect()
+    def _component_names(self) -> str:
+        """SQL: a relation `component` with the name of each component explained."""
+        literal = self.marts.literal
+        return "\n    union all\n    ".join(
+            f"select {literal(component.name)} as component" for component in self.components_explained
         )
+
+    def _members(self, model: str, columns: tuple[str, ...], *, scenario: bool = True) -> str:
+        """SQL: one row per (row of `model` of this entity, date and scenario, component it feeds):
+        `columns`, the `component` and the row's `contribution` to it. One scan of the model."""
+        relation, literal = self.marts.relation(model), self.marts.literal
+        selected = "".join(f"source.{column}, " for column in columns)
+        contribution = " ".join(
+            f"when {literal(component.name)} then source.{component.value_column}"
+            for component in self.components_explained
+        )
+        contribution = f"case components.component {contribution} end"
+        feeds = "\n    or ".join(
+            f"(components.component = {literal(component.name)} and {component.condition('source', literal)})"
+            for component in self.components_explained
+        )
+        return f"""select {selected}components.component, {contribution} as contribution
+from {relation} as source
+inner join (
+    {self._component_names()}
+) as components
+    on {feeds}
+where {self._where("source", scenario=scenario)}"""
+
+    def _deals_after(self) -> str:
+        """SQL: the deals of the scenario after the deal rules (fct_deal_liquidity), per component."""
+        return self._members("fct_deal_liquidity", tuple(c for c in DEAL_COLUMNS if c != "contribution"))
+
+    def _deals_unadjusted(self) -> str:
+        """SQL: the deals before any rule (int_deal_liquidity, the rows arriving at the deal point)."""
+        return self._members("int_deal_liquidity", ("deal_id",), scenario=False)
+
+    def categories(self, *, after_rules: bool) -> list[dict]:
+        """Category totals per component, after the entity_category rules or before them."""
+        if after_rules:
+            return self.marts.query(self._members("int_lcr_category_totals__adjusted", CATEGORY_COLUMNS))
+        return self.marts.query(self._members("int_lcr_category_totals", ("entity_id", "category_code")))
+
+    def top_deals(self, top: int) -> tuple[dict[str, tuple[int, float]], list[dict]]:
+        """Per component its deals after the deal rules (count, sum of contributions), and its `top`
+        deals by |contribution| (ties by deal_id), in that order."""
+        sql = f"""with members as (
+{self._deals_after()}
+),
+ranked as (
+    select
+        members.*,
+        count(*) over (partition by members.component) as component_deals,
+        sum(members.contribution) over (partition by members.component) as component_amount,
+        row_number() over (
+            partition by members.component
+            order by abs(members.contribution) desc nulls last, members.deal_id
+        ) as ranking
+    from members
+)
+select * from ranked where ranked.ranking <= {top}"""
+        rows = sorted(self.marts.query(sql), key=lambda row: (row["component"], row["ranking"]))
+        totals = {row["component"]: (row["component_deals"], row["component_amount"]) for row in rows}
+        return totals, rows
+
+    def unadjusted_totals(self) -> dict[str, tuple[int, float]]:
+        """Per component the deals before any rule: count and sum of contributions."""
+        rows = self.marts.query(
+            "select members.component, count(*) as deals, sum(members.contribution) as amount\n"
+            f"from (\n{self._deals_unadjusted()}\n) as members\ngroup by members.component"
+        )
+        return {row["component"]: (row["deals"], row["amount"]) for row in rows}
+
+    def components(self, lcr: dict, audit: list[dict], categories_after: list[dict], top: int) -> list[dict]:
+        """Per component: value, stages through the adjustment points, categories and top deals."""
+        after_totals, top_deals = self.top_deals(top)
+        unadjusted_totals = self.unadjusted_totals()
         before = {
-            (row["component"], row["category_code"]): row["contribution"] for row in self.categories_before
+            (row["component"], row["category_code"]): row["contribution"]
+            for row in self.categories(after_rules=False)
         }
-        before_rules = [_plain_row(row) for row in self.table("int_lcr_components").collect()]
-        after_rules = [_plain_row(row) for row in self.table("int_lcr_components__adjusted").collect()]
+        before_rules = self._rows("int_lcr_components")
+        after_rules = self._rows("int_lcr_components__adjusted")
         rules_by_stage = _rules_by_stage(audit)
         result = []
         for component in self.components_explained:
             name = component.name
             deal_count, deal_sum = after_totals.get(name, (0, 0.0))
             categories = sorted(
-                (row for row in self.categories_after if row["component"] == name),
+                (row for row in categories_after if row["component"] == name),
                 key=lambda row: (-abs(row["contribution"] or 0.0), row["category_code"]),
             )
-            listed = [_deal(row) for row in top_deals if row["component"] == name]
+            listed = [
+                {column: row[column] for column in DEAL_COLUMNS}
+                for row in top_deals
+                if row["component"] == name
+            ]
             result.append(
                 {
                     "component": name,
@@ -315,116 +352,125 @@ class _Marts:
 
     def audit(self, top: int) -> list[dict]:
         """Every rule that changed a row feeding one of the components: per rule and field, the rows
-        changed, the sum of the deltas and the `top` largest changes (fct_adjustment_audit)."""
-        audit = self.spark.table(f"{self.schema}.fct_adjustment_audit").where(
-            (F.col("scenario") == F.lit(self.scenario)) & (F.col("as_of_date") == F.lit(self.as_of))
-        )
-        relevant = (
-            audit.join(self._audit_keys(), ["injection_point", "row_key"])
-            # the lcr_components row is the whole entity: only the changed component is moved
-            .where((F.col("injection_point") != "lcr_components") | (F.col("field") == F.col("component")))
-            .groupBy(
-                "injection_point",
-                "rule_id",
-                "field",
-                "row_key",
-                "value_before",
-                "value_after",
-                "delta",
-                *RULE_COLUMNS,
-            )  # fmt: skip
-            .agg(F.array_sort(F.collect_set("component")).alias("components"))
-        )
-        relevant = self._cache(relevant)
-        rule_key = ["injection_point", "rule_id", "field"]
-        summaries = (
-            relevant.groupBy(*rule_key, *RULE_COLUMNS)
-            .agg(
-                F.count(F.lit(1)).alias("rows_changed"),
-                F.sum("delta").alias("total_delta"),
-                F.array_sort(F.array_distinct(F.flatten(F.collect_list("components")))).alias("components"),
+        changed, the sum of the deltas, the components moved and the `top` largest changes
+        (fct_adjustment_audit), in the order of the points, then priority, rule_id and field."""
+        rule_key = ("injection_point", "rule_id", "field")
+        rules: dict[tuple, dict] = {}
+        components: dict[tuple, set[str]] = {}
+        examples: dict[tuple, dict] = {}
+        for row in sorted(self.marts.query(self._audit_sql(top)), key=lambda row: row["ranking"]):
+            key = tuple(row[column] for column in rule_key)
+            components.setdefault(key, set()).add(row["component"])
+            rule = rules.setdefault(
+                key,
+                {column: row[column] for column in (*rule_key, *RULE_COLUMNS, "rows_changed", "total_delta")}
+                | {"components": [], "rows": []},
             )
-            .collect()
-        )
-        largest = Window.partitionBy(*rule_key).orderBy(F.abs("delta").desc_nulls_last(), F.col("row_key"))
-        examples = (
-            relevant.withColumn("rank", F.row_number().over(largest))
-            .where(F.col("rank") <= top)
-            .orderBy("rank")
-            .collect()
-        )
+            if row["ranking"] > top:
+                continue  # only there to name a component the rule moved
+            example = examples.get((*key, row["row_key"]))
+            if example is None:
+                example = {column: row[column] for column in AUDIT_ROW_COLUMNS} | {"components": []}
+                examples[(*key, row["row_key"])] = example
+                rule["rows"].append(example)
+            example["components"] = sorted({*example["components"], row["component"]})
+        for key, rule in rules.items():
+            rule["components"] = sorted(components[key])
         point_order = list(_adjustment_points())
-        result = []
-        for summary in sorted(
-            summaries,
-            key=lambda row: (
-                point_order.index(row["injection_point"]),
-                row["priority"],
-                row["rule_id"],
-                row["field"],
+        return sorted(
+            rules.values(),
+            key=lambda rule: (
+                point_order.index(rule["injection_point"]),
+                rule["priority"],
+                rule["rule_id"],
+                rule["field"],
             ),
-        ):
-            rule = _plain_row(summary)
-            rule["rows"] = [
-                {
-                    column: _plain(row[column])
-                    for column in ("row_key", "value_before", "value_after", "delta", "components")
-                }
-                for row in examples
-                if tuple(row[column] for column in rule_key) == tuple(rule[column] for column in rule_key)
-            ]
-            result.append(rule)
-        return result
+        )
 
-    def _audit_keys(self) -> DataFrame:
-        """(injection_point, row_key, component) of every row that feeds a component, before or after
-        the rules, with row_key built as fct_adjustment_audit builds it from the point's key."""
-        points = _adjustment_points()
+    def _audit_keys(self) -> str:
+        """SQL: (injection_point, row_key, component) of every row that feeds a component, before or
+        after the rules, with row_key built as fct_adjustment_audit builds it from the point's key."""
+        points, literal = _adjustment_points(), self.marts.literal
 
-        def keyed(frame: DataFrame, point: str) -> DataFrame:
-            return frame.select(
-                F.lit(point).alias("injection_point"), _row_key(points[point]).alias("row_key"), "component"
+        def keys(point: str, members: str) -> str:
+            row_key = _row_key(points[point], "members", self.marts.string_type)
+            return (
+                f"select {literal(point)} as injection_point, {row_key} as row_key, members.component\n"
+                f"from (\n{members}\n) as members"
             )
 
-        # entity_category and lcr_components rows: few, known here already
-        entity_rows = [
-            {"entity_id": self.entity, "category_code": row["category_code"], "component": row["component"]}
-            for row in self.categories_before + self.categories_after
-        ]
-        category_keys = keyed(self.spark.createDataFrame(entity_rows, _ENTITY_ROW_SCHEMA), "entity_category")
-        component_rows = [
-            {"entity_id": self.entity, "category_code": None, "component": component.name}
-            for component in self.components_explained
-        ]
-        component_keys = keyed(
-            self.spark.createDataFrame(component_rows, _ENTITY_ROW_SCHEMA), "lcr_components"
+        # the lcr_components row is the entity's: it feeds every component (the field says which moves)
+        entity_rows = (
+            "select source.entity_id, components.component\n"
+            f"from {self.marts.relation('int_lcr_components__adjusted')} as source\n"
+            f"cross join (\n    {self._component_names()}\n) as components\n"
+            f"where {self._where('source')}"
         )
-        deal_keys = keyed(self.deals_after, "deal").unionByName(keyed(self.deals_unadjusted, "deal"))
-        return deal_keys.unionByName(category_keys).unionByName(component_keys).distinct()
+        category_columns = ("entity_id", "category_code")
+        return "\nunion all\n".join(
+            [
+                keys("deal", self._deals_after()),
+                keys("deal", self._deals_unadjusted()),
+                keys("entity_category", self._members("int_lcr_category_totals", category_columns)),
+                keys("entity_category", self._members("int_lcr_category_totals__adjusted", category_columns)),
+                keys("lcr_components", entity_rows),
+            ]
+        )
 
-
-_ENTITY_ROW_SCHEMA = "entity_id string, category_code string, component string"
-
-
-def _totals(members: DataFrame) -> dict[str, tuple[int, float]]:
-    rows = members.groupBy("component").agg(
-        F.count(F.lit(1)).alias("rows"), F.sum("contribution").alias("amount")
-    )
-    return {row["component"]: (row["rows"], row["amount"]) for row in rows.collect()}
-
-
-def _deal(row) -> dict:
-    return {column: _plain(row[column]) for column in DEAL_COLUMNS}
-
-
-def _plain(value):
-    """A decimal of the marts as a float. explain shows amounts to the cent and only subtracts them for
-    display; the exact values are the marts' (README "What is exact")."""
-    return float(value) if isinstance(value, Decimal) else value
-
-
-def _plain_row(row) -> dict:
-    return {column: _plain(value) for column, value in row.asDict().items()}
+    def _audit_sql(self, top: int) -> str:
+        """SQL: the rows of fct_adjustment_audit of this date and scenario that feed a component, once
+        per component each feeds, with per rule and field the rows changed, the sum of their deltas and
+        the row's `ranking` (|delta| largest first, nulls last; ties by row_key). Returned: the rows
+        ranked up to `top`, and per rule and component its first row, so every component a rule moved
+        is named."""
+        literal = self.marts.literal
+        rule_key = "changed.injection_point, changed.rule_id, changed.field"
+        return f"""with feeding_keys as (
+{self._audit_keys()}
+),
+audit_rows as (
+    select * from {self.marts.relation("fct_adjustment_audit")} as audit_rows
+    where audit_rows.scenario = {literal(self.scenario)} and audit_rows.as_of_date = {literal(self.as_of)}
+),
+matched as (
+    select distinct {", ".join(f"audit_rows.{column}" for column in AUDIT_COLUMNS)}, feeding_keys.component
+    from audit_rows
+    inner join feeding_keys
+        on audit_rows.injection_point = feeding_keys.injection_point
+        and audit_rows.row_key = feeding_keys.row_key
+    -- the lcr_components row is the whole entity: only the changed component is moved
+    where audit_rows.injection_point <> {literal("lcr_components")}
+        or audit_rows.field = feeding_keys.component
+),
+changed as (
+    select distinct {", ".join(f"matched.{column}" for column in AUDIT_COLUMNS)} from matched
+),
+ranked as (
+    select
+        changed.*,
+        count(*) over (partition by {rule_key}) as rows_changed,
+        sum(changed.delta) over (partition by {rule_key}) as total_delta,
+        row_number() over (
+            partition by {rule_key} order by abs(changed.delta) desc nulls last, changed.row_key
+        ) as ranking
+    from changed
+),
+labelled as (
+    select
+        ranked.*,
+        matched.component,
+        row_number() over (
+            partition by matched.injection_point, matched.rule_id, matched.field, matched.component
+            order by ranked.ranking
+        ) as component_ranking
+    from ranked
+    inner join matched
+        on ranked.injection_point = matched.injection_point
+        and ranked.rule_id = matched.rule_id
+        and ranked.field = matched.field
+        and ranked.row_key = matched.row_key
+)
+select * from labelled where labelled.ranking <= {top} or labelled.component_ranking = 1"""
 
 
 def _adjustment_points() -> dict[str, dict]:
@@ -433,10 +479,11 @@ def _adjustment_points() -> dict[str, dict]:
     return project["vars"]["adjustment_points"]
 
 
-def _row_key(point: dict) -> Column:
-    """fct_adjustment_audit's row_key: the point's key without scenario and as-of date, '|'-joined."""
+def _row_key(point: dict, alias: str, string_type: str) -> str:
+    """SQL: fct_adjustment_audit's row_key, the point's key without scenario and as-of date as text,
+    '|'-joined."""
     columns = [column for column in point["key"] if column not in ("scenario", "as_of_date")]
-    return F.concat_ws("|", *[F.col(column).cast("string") for column in columns])
+    return " || '|' || ".join(f"cast({alias}.{column} as {string_type})" for column in columns)
 
 
 def _rules_by_stage(audit: list[dict]) -> dict[tuple[str, str], list[str]]:
@@ -457,10 +504,6 @@ def _rules_by_stage(audit: list[dict]) -> dict[tuple[str, str], list[str]]:
 def _fraction(numerator: float, denominator: float) -> str:
     """A cap fraction as the regulation writes it, e.g. 15/85 from the cap rates 0.15 and 0.85."""
     return f"{numerator * 100:g}/{denominator * 100:g}"
-
-
-def _amount(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:,.2f}"
 
 
 def _cap_rates(caps: dict[str, dict]) -> tuple[float, float, float]:
@@ -628,128 +671,3 @@ def _caps(metric: str, lcr: dict, caps: dict) -> list[dict]:
             }
         )
     return result
-
-
-def to_json(document: dict) -> str:
-    return json.dumps(document, indent=2, default=lambda value: value.isoformat())
-
-
-# ------------------------------------------------------------------------------------------------
-# Text rendering
-# ------------------------------------------------------------------------------------------------
-def _factor(value: float | None) -> str:
-    return "" if value is None else f"{value:g}"
-
-
-def _audit_value(row: dict, column: str) -> str | None:
-    """The audit keeps values as text (e.g. 1.5E9); numbers (rows with a delta) shown readably."""
-    value = row[column]
-    if value is None or row["delta"] is None:
-        return value
-    return _number(float(value))
-
-
-def _number(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:,.2f}" if abs(value) >= 1000 else f"{value:g}"
-
-
-def render_text(document: dict, top: int) -> str:
-    from regcalc.cli import format_rows
-
-    value = document["value"]
-    shown = "n/a" if value is None else (f"{value:.6f}" if document["metric"] == "lcr" else _amount(value))
-    lines = [
-        f"{document['metric']} of {document['entity_id']} on {document['as_of_date']}, scenario "
-        f"{document['scenario']}: {shown}  (fct_lcr; amounts in {document['reporting_currency']})",
-        "",
-        "Formula (BCBS 238)",
-    ]
-    width = max(len(step["name"]) for step in document["formula"])
-    for step in document["formula"]:
-        result = step["value"]
-        result_text = f"{result:.6f}" if step["name"] == "lcr" and result is not None else _amount(result)
-        lines.append(f"  {step['name']:<{width}} = {step['formula']}")
-        lines.append(f"  {'':<{width}} = {step['with_values']} = {result_text}    [{step['note']}]")
-    if document["caps"]:
-        lines += ["", "Caps"]
-        for cap in document["caps"]:
-            verdict = "BINDS" if cap["binds"] else "does not bind"
-            detail = f"reduces by {_amount(cap['adjustment'])}" if cap["binds"] else ""
-            if cap["binding_term"]:
-                detail += f" (binding term: {cap['binding_term']})"
-            lines.append(f"  {cap['name']}: {verdict} {detail}".rstrip() + f"    [{cap['bcbs_paragraph']}]")
-    lines += ["", "Components"]
-    for component in document["components"]:
-        lines.append(
-            f"  {component['component']} = {_amount(component['value'])}  ({component['description']}; "
-            f"{component['deal_count']} deals)"
-        )
-        stages = component["stages"]
-        moves = [f"unadjusted {_amount(stages['unadjusted'])}"]
-        for stage in STAGES[1:]:
-            rules = component["rules_by_stage"][stage]
-            moves.append(
-                f"{stage.replace('_', ' ')} {_amount(stages[stage])}"
-                + (f" ({', '.join(rules)})" if rules else "")
-            )
-        lines.append("    " + " -> ".join(moves))
-        categories = [
-            {
-                "category_code": row["category_code"],
-                "deals": row["deal_count"],
-                "before_rules": row["amount_before_rules"],
-                "amount": row["amount"],
-                "rules": row["adjustment_rule_ids"],
-            }
-            for row in component["categories"]
-        ]
-        if categories:
-            # the largest `top` categories here; the JSON lists all of them
-            lines.append(f"    top {min(top, len(categories))} categories of {len(categories)}:")
-            columns = ("category_code", "deals", "before_rules", "amount", "rules")
-            table = format_rows(categories[:top], columns, "table")
-            lines += ["      " + line for line in table.splitlines()]
-            if len(categories) > top:
-                rest = sum(row["amount"] or 0.0 for row in categories[top:])
-                lines.append(f"      other {len(categories) - top} categories: {_amount(rest)}")
-        if component["top_deals"]:
-            lines.append(
-                f"    top {min(top, len(component['top_deals']))} deals of {component['deal_count']}:"
-            )
-            deals = [
-                deal | {"rate": _factor(deal["rate"]), "weight": _factor(deal["weight"])}
-                for deal in component["top_deals"]
-            ]
-            table = format_rows(deals, DEAL_COLUMNS, "table")
-            lines += ["      " + line for line in table.splitlines()]
-            others = component["other_deals"]
-            if others["count"]:
-                lines.append(f"      other {others['count']} deals: {_amount(others['amount'])}")
-        lines.append("")
-    scenario = document["scenario"]
-    lines.append(f"Adjustment rules that changed rows feeding it (fct_adjustment_audit, scenario {scenario})")
-    if not document["adjustments"]:
-        lines.append("  none")
-    for rule in document["adjustments"]:
-        delta = "" if rule["total_delta"] is None else f", sum of deltas {rule['total_delta']:,.4f}"
-        lines.append(
-            f"  [{rule['injection_point']}] {rule['rule_id']} (priority {rule['priority']}): {rule['field']} "
-            f"changed on {rule['rows_changed']} row(s){delta}; moves {', '.join(rule['components'])}"
-        )
-        lines.append(
-            f"    {rule['description']}  (author {rule['author']}, approved by {rule['approver']} on "
-            f"{rule['approved_at']}, ref {rule['reference']})"
-        )
-        rows = [
-            row
-            | {column: _audit_value(row, column) for column in ("value_before", "value_after")}
-            | {"delta": _number(row["delta"])}
-            for row in rule["rows"]
-        ]
-        table = format_rows(rows, ("row_key", "value_before", "value_after", "delta"), "table")
-        lines += ["    " + line for line in table.splitlines()]
-        if rule["rows_changed"] > len(rule["rows"]):
-            lines.append(f"    ... {rule['rows_changed'] - len(rule['rows'])} more row(s)")
-    return "\n".join(line.rstrip() for line in lines)

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from regcalc.progress import Progress
+from regcalc.render import table
 
 RUN_LOG_TABLE = "regcalc_run_log"
 # Statuses of a node that did what it should (dbt: models and seeds succeed, tests pass).
@@ -46,6 +47,7 @@ class DbtProgress:
         if name != "NodeFinished":
             return
         self.finished += 1
+        self.progress.advance(self.finished, self.total)  # the live bar counts passing tests too
         node, result = event.data.node_info, event.data.run_result
         if node.materialized == "ephemeral" or node.resource_type == "exposure":
             return  # nothing was built: dbt inlines an ephemeral model; an exposure is a BI consumer
@@ -91,16 +93,13 @@ def format_run_summary(nodes: list[NodeRun], slowest: int = 5) -> str:
         key=lambda node: (-node.execution_seconds, node.node_name),
     )[:slowest]
     if built:
-        rows = [
+        cells = [
             (f"{node.execution_seconds:.1f}", _count(node.rows_out), _count(node.rows_in), node.node_name)
             for node in built
         ]
-        header = ("seconds", "rows_out", "rows_in", "node")
-        widths = [max(len(line[index]) for line in [header, *rows]) for index in range(3)]
         lines.append(f"slowest {len(built)}:")
-        for *numbers, name in [header, *rows]:
-            cells = [cell.rjust(width) for cell, width in zip(numbers, widths, strict=True)]
-            lines.append("  " + "  ".join([*cells, name]))
+        columns = ("seconds", "rows_out", "rows_in", "node")
+        lines += ["  " + line for line in table(cells, columns, left={"node"}).splitlines()]
     for node in sorted(failed, key=lambda node: node.node_unique_id):
         failures = f" ({node.failures:,} failing rows)" if node.failures else ""
         lines.append(f"{node.status.upper()} {node.node_unique_id}{failures}")

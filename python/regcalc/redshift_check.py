@@ -268,8 +268,9 @@ def _one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def sql_problems(sql: str) -> list[str]:
-    """Why `sql` is not plain Redshift SQL to sqlglot (empty list: it parsed)."""
+def sql_problems(sql: str, dialect: str = "redshift") -> list[str]:
+    """Why `sql` is not plain SQL of sqlglot's `dialect` (redshift, postgres, spark) to sqlglot (empty
+    list: it parsed)."""
     problems: list[str] = []
     handler = _Collect()
     logger = logging.getLogger("sqlglot")
@@ -277,7 +278,7 @@ def sql_problems(sql: str) -> list[str]:
     logger.setLevel(logging.WARNING)
     logger.addHandler(handler)
     try:
-        statements = sqlglot.parse(sql, read="redshift")
+        statements = sqlglot.parse(sql, read=dialect)
     except ParseError as error:
         statements = []
         problems += [
@@ -291,7 +292,7 @@ def sql_problems(sql: str) -> list[str]:
         logger.removeHandler(handler)
         logger.setLevel(level)
     problems += [
-        f"unparsed statement (exp.Command): {statement.sql(dialect='redshift')}"
+        f"unparsed statement (exp.Command): {statement.sql(dialect=dialect)}"
         for statement in statements
         if isinstance(statement, exp.Command)
     ]

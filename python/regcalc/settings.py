@@ -40,12 +40,18 @@ class Settings:
             schema=os.environ.get("REGCALC_SCHEMA", "regcalc"),
         )
 
+    def environment(self) -> dict[str, str]:
+        """The environment variables profiles.yml reads, as these settings set them."""
+        return {
+            "REGCALC_HOME": str(self.home),
+            "REGCALC_LAKE": self.lake,
+            "REGCALC_TARGET": self.target,
+            "REGCALC_SCHEMA": self.schema,
+        }
+
     def export(self) -> None:
         """Publish the settings to the environment read by profiles.yml (dbt runs in-process)."""
-        os.environ["REGCALC_HOME"] = str(self.home)
-        os.environ["REGCALC_LAKE"] = self.lake
-        os.environ["REGCALC_TARGET"] = self.target
-        os.environ["REGCALC_SCHEMA"] = self.schema
+        os.environ.update(self.environment())
         from regcalc.s3a import JARS_ENV, jars_dir  # s3a imports this module
 
         # Absolute: the profile's relative default (./jars) only holds when run from the project dir.
