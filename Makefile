@@ -8,9 +8,11 @@ SAMPLE ?= sample
 SAMPLE_DEALS ?= 20000
 BENCH_DEALS ?= 1000000
 RECALC_BENCH_DEALS ?= 300000
+THRIFT_PORT ?= 10000
+THRIFT_HOME ?= .regcalc/thrift-server
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run sample test lint bench bench-recalc docs redshift-check rules-check clean
+.PHONY: help setup run sample test test-cluster thrift lint bench bench-recalc docs redshift-check rules-check clean
 
 help: ## list the commands
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -35,6 +37,12 @@ run: setup sample ## set up, then run jobs + dbt build on the sample bank (local
 
 test: setup lint browser ## set up, lint, and run the whole test suite
 	$(BIN)/pytest
+
+test-cluster: setup ## only the tests on Spark outside this process: spark-submit to local-cluster, a Thrift server
+	$(BIN)/pytest -m cluster
+
+thrift: setup ## start a Spark Thrift server on 127.0.0.1:THRIFT_PORT for --target spark (Ctrl-C stops it)
+	$(BIN)/python -m regcalc.spark_submit thrift --home $(THRIFT_HOME) --port $(THRIFT_PORT)
 
 .PHONY: browser
 browser: ## install Debian's chromium (headless docs-site test) if it is not on PATH
