@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from regcalc.lake import PARTITION_COLUMN, RUN_FILE
+from regcalc import contract
+from regcalc.lake import Lake
+from regcalc.pipeline import DEAL_DATASET
 from regcalc.settings import PROJECT_DIR
 from regcalc.spark_submit import log_tail, spark_submit, spark_submit_env
 
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.cluster
 MASTER = "local-cluster[2,1,1024]"  # 2 executors (separate JVMs), 1 core and 1024 MB each
 ENTRY_POINT = PROJECT_DIR / "python" / "regcalc_submit.py"
 RUN_SPECIFIC = ("run_id", "written_at")  # what differs between two runs of the same input
+DATASETS = (DEAL_DATASET, *(dataset.name for dataset in contract.REFERENCE_DATASETS))
 
 
 def events(event_dir: Path) -> list[dict]:
@@ -30,20 +33,14 @@ def events(event_dir: Path) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
-def partitions(lake: Path) -> dict[str, dict[str, dict]]:
-    """dataset -> partition folder -> its run metadata without what is specific to the run."""
+def published(spark, lake: str) -> dict[str, dict[str, dict]]:
+    """dataset -> as-of date -> its partition's run metadata, without what is specific to the run."""
     return {
-        dataset.name: {
-            folder.name: {
-                key: value
-                for key, value in json.loads((folder / RUN_FILE).read_text()).items()
-                if key not in RUN_SPECIFIC
-            }
-            for folder in sorted(dataset.iterdir())
-            if folder.name.startswith(f"{PARTITION_COLUMN}=")
+        dataset: {
+            day: {key: value for key, value in run.items() if key not in RUN_SPECIFIC}
+            for day, run in Lake(spark, lake).published_runs(dataset).items()
         }
-        for dataset in sorted(lake.iterdir())
-        if dataset.is_dir()
+        for dataset in DATASETS
     }
 
 
@@ -88,11 +85,12 @@ def test_spark_submit_keeps_its_master_and_runs_on_two_executor_jvms(cluster_run
 
 
 def test_lake_equals_the_local_mode_lake(spark, cluster_run, small_bank_lake):
-    local = Path(small_bank_lake.settings.lake)
-    cluster = cluster_run["lake"]
-    assert partitions(cluster) == partitions(local)
-    for dataset in partitions(local):
-        expected = spark.read.parquet(str(local / dataset))
-        actual = spark.read.parquet(str(cluster / dataset))
+    local, cluster = small_bank_lake.settings.lake, str(cluster_run["lake"])
+    expected_runs = published(spark, local)
+    assert all(len(days) == 2 for days in expected_runs.values())  # the small bank's 2 as-of dates
+    assert published(spark, cluster) == expected_runs
+    for dataset in DATASETS:
+        expected = spark.read.parquet(Lake(spark, local).path(dataset))
+        actual = spark.read.parquet(Lake(spark, cluster).path(dataset))
         assert expected.count() > 0
         assertDataFrameEqual(actual.drop(*RUN_SPECIFIC), expected.drop(*RUN_SPECIFIC), checkRowOrder=False)

@@ -144,7 +144,7 @@ def test_progress_has_one_line_per_built_node_and_none_for_passing_tests(built):
 @pytest.mark.e2e
 def test_run_summary_reads_this_runs_log(spark, built):
     log = read_run_log(spark, SCHEMA, RUN_ID)
-    summary = run_summary(spark, SCHEMA, RUN_ID)
+    summary = run_summary(lambda: read_run_log(spark, SCHEMA, RUN_ID))
     assert summary == format_run_summary(log)
     types = {}
     for r in built["results"]:
@@ -155,7 +155,8 @@ def test_run_summary_reads_this_runs_log(spark, built):
         + ", ".join(f"{n} {kind}s" for kind, n in sorted(types.items()))
         + f"; {seconds:.1f}s in nodes; 0 not ok"
     )
-    assert run_summary(spark, SCHEMA, "no-such-run") == "dbt run log: no rows for this run (see logs/dbt.log)"
+    no_rows = run_summary(lambda: read_run_log(spark, SCHEMA, "no-such-run"))
+    assert no_rows == "dbt run log: no rows for this run (see logs/dbt.log)"
 
 
 def test_run_summary_lists_slowest_built_nodes_totals_and_failures():

@@ -277,6 +277,7 @@ def cmd_run(args) -> int:
     settings = Settings.from_env(lake=args.lake, target=args.target)
     progress = Progress()
     spark = get_spark(settings)
+    progress.info(f"Spark {spark.version}, master {spark.sparkContext.master}")
     report = run_jobs(
         spark,
         settings.lake,
@@ -300,25 +301,57 @@ def cmd_run(args) -> int:
             register_lake_in_spectrum(settings.lake, "regcalc_lake")
     # Every date from scratch (--full-refresh): the incremental models' columns follow the rule set of
     # this build. dbt logs every node to regcalc_run_log under this run's id.
+    build_vars = {"regcalc_run_id": report.run_id}
     try:
         with progress.stage(f"dbt build (target {settings.target})"):
-            invoke_dbt(
-                ["build", "--full-refresh"], settings, {"regcalc_run_id": report.run_id}, progress=progress
-            )
+            invoke_dbt(["build", "--full-refresh"], settings, build_vars, progress=progress)
         save_state(settings, PROJECT_DIR, lake_runs(settings.lake, spark))  # what `regcalc recalc` diffs
-    finally:
-        if settings.target == "local":  # elsewhere the run log is in the target's warehouse
-            progress.text(run_summary(spark, settings.schema, report.run_id))  # also when the build failed
-    if settings.target != "local":
-        print(
-            f"LCR built in target {settings.target}, schema {settings.schema}: see fct_lcr and "
-            f"agg_lcr_date_entity, and regcalc_run_log where regcalc_run_id = '{report.run_id}'"
+    finally:  # also when the build failed
+        progress.text(run_summary(lambda: read_target_run_log(spark, settings, build_vars)))
+    if settings.target == "local":
+        rows = [
+            row for row in read_lcr(spark, settings, None, None) if row["as_of_date"] in report.as_of_dates
+        ]
+    else:
+        progress.info(
+            f"LCR built in target {settings.target}, schema {settings.schema} (fct_lcr, agg_lcr_date_entity);"
+            f" dbt nodes in {settings.schema}.regcalc_run_log where regcalc_run_id = '{report.run_id}'"
         )
-        return 0
-    rows = read_lcr(spark, settings, None, None)
-    dates = set(report.as_of_dates)
-    print(format_rows([row for row in rows if row["as_of_date"] in dates], LCR_COLUMNS, "table"))
+        rows = read_target_lcr(settings, report.as_of_dates, build_vars)
+    print(format_rows(rows, LCR_COLUMNS, "table"))
     return 0
+
+
+def read_target_run_log(spark, settings: Settings, build_vars: dict):
+    """The run log of the build with these vars (its regcalc_run_id): from the session on the local
+    target, else through dbt on the target (with the build's vars, dbt reuses the build's parse)."""
+    from regcalc.dbt import show
+    from regcalc.monitoring import NodeRun, read_run_log, run_log_query
+
+    run_id = build_vars["regcalc_run_id"]
+    if settings.target == "local":
+        return read_run_log(spark, settings.schema, run_id)
+    rows = show(run_log_query(settings.schema, run_id), settings, build_vars)
+    return [NodeRun.from_row(row) for row in rows]
+
+
+def read_target_lcr(settings: Settings, as_of_dates: list[date], build_vars: dict) -> list[dict]:
+    """fct_lcr's base-scenario rows of these dates as `read_lcr` gives them, read through dbt on a target
+    this process holds no session for (a Spark Thrift server, Redshift); amounts as float."""
+    from regcalc.dbt import show
+
+    dates = ", ".join(f"cast('{day.isoformat()}' as date)" for day in as_of_dates)
+    rows = show(
+        f"select {', '.join(LCR_COLUMNS)} from {{{{ ref('fct_lcr') }}}} where scenario = 'base' "
+        f"and as_of_date in ({dates}) order by as_of_date, entity_id",
+        settings,
+        build_vars,
+    )
+    keys = ("entity_id", "as_of_date")
+    return [
+        {column: value if value is None or column in keys else float(value) for column, value in row.items()}
+        for row in rows
+    ]
 
 
 def register_lake_in_spectrum(lake: str, schema: str) -> None:

@@ -30,6 +30,27 @@ def dbt_vars(settings: Settings, extra: dict | None = None) -> dict:
     return {"lake_uri": settings.lake, **(extra or {})}
 
 
+def _dbt_args(
+    command: Sequence[str],
+    settings: Settings,
+    extra_vars: dict | None = None,
+    project_dir: Path = PROJECT_DIR,
+) -> list[str]:
+    """dbt's command line for the project on the settings' target (exported: profiles.yml reads them)."""
+    settings.export()
+    return [
+        *command,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(PROFILES_DIR),
+        "--target",
+        settings.target,
+        "--vars",
+        json.dumps(dbt_vars(settings, extra_vars)),
+    ]
+
+
 def invoke_dbt(
     command: Sequence[str],
     settings: Settings,
@@ -45,18 +66,7 @@ def invoke_dbt(
     """
     from dbt.cli.main import dbtRunner  # imported late: dbt's import is slow and not always needed
 
-    settings.export()
-    args = [
-        *command,
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(PROFILES_DIR),
-        "--target",
-        settings.target,
-        "--vars",
-        json.dumps(dbt_vars(settings, extra_vars)),
-    ]
+    args = _dbt_args(command, settings, extra_vars, project_dir)
     callbacks = []
     if progress is not None:
         callbacks.append(DbtProgress(progress))
@@ -69,11 +79,34 @@ def invoke_dbt(
     failures = []
     for node_result in getattr(result.result, "results", []) or []:
         if str(node_result.status) in ("error", "fail", "runtime error"):
-            lines = [line for line in (node_result.message or "").strip().splitlines() if line.strip()]
-            # Keep every line of a compilation error (e.g. all adjustment rule problems); a runtime
-            # error's first lines say what failed and the Spark query plan after them runs to pages.
-            keep = len(lines) if "Compilation Error" in (lines[0] if lines else "") else 8
-            message = "\n    ".join(lines[:keep] + (["..."] if len(lines) > keep else []))
+            message = _brief(node_result.message or "")
             failures.append(f"{node_result.node.unique_id}: {node_result.status}: {message}")
     detail = "\n  ".join(failures) if failures else "see the dbt output above and logs/dbt.log"
     raise DbtError(f"dbt {' '.join(command)} failed:\n  {detail}")
+
+
+def _brief(message: str) -> str:
+    """Every line of a compilation error (e.g. all adjustment rule problems); a runtime error's first
+    lines, which say what failed (the engine's query plan and stack trace after them run to pages)."""
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    keep = len(lines) if "Compilation Error" in (lines[0] if lines else "") else 8
+    return "\n    ".join(lines[:keep] + (["..."] if len(lines) > keep else []))
+
+
+def show(sql: str, settings: Settings, extra_vars: dict | None = None) -> list[dict]:
+    """The rows of one query (Jinja: `ref`, `target`, ...) run on the settings' dbt target, through
+    `dbt show --inline`: how this process reads a target it holds no SparkSession for (a Spark Thrift
+    server, Redshift) with the profile's connection. Every row, as {column: value} in the adapter's
+    types: numbers may come back as int or Decimal, dates as text (spark) or date (redshift).
+    `extra_vars` as the build before it had them lets dbt reuse that parse of the project.
+    Raises DbtError with the first lines of the error."""
+    from dbt.cli.main import dbtRunner
+
+    command = ["show", "--inline", sql, "--limit", "-1", "--log-level", "none"]
+    result = dbtRunner().invoke(_dbt_args(command, settings, extra_vars))
+    if not result.success:
+        results = getattr(result.result, "results", None) or []
+        error = result.exception or (results[0].message if results else "see logs/dbt.log")
+        raise DbtError(f"dbt show on target {settings.target} failed: {_brief(str(error))}")
+    table = result.result.results[0].agate_table
+    return [dict(zip(table.column_names, row, strict=True)) for row in table.rows]

@@ -5,6 +5,7 @@ summarised at the end of `regcalc run`."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from regcalc.progress import Progress
@@ -28,6 +29,17 @@ class NodeRun:
     rows_out: int | None
     rows_in: int | None
     failures: int | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> NodeRun:
+        """A run-log row as any engine returns it (a Spark Row's dict, or dbt show's Decimals)."""
+        number = {"execution_seconds": float, "rows_out": int, "rows_in": int, "failures": int}
+        return cls(
+            **{
+                name: row[name] if row[name] is None or name not in number else number[name](row[name])
+                for name in cls.__dataclass_fields__
+            }
+        )
 
 
 class DbtProgress:
@@ -59,15 +71,22 @@ class DbtProgress:
         self.progress.info(f"dbt {counter} {kind}: {result.status} in {result.execution_time:.1f}s{failures}")
 
 
-def read_run_log(spark, schema: str, regcalc_run_id: str) -> list[NodeRun]:
-    """The run-log rows of the dbt invocations of one `regcalc run` (local Spark target)."""
-    from pyspark.sql import functions as F
+def run_log_query(schema: str, regcalc_run_id: str) -> str:
+    """SQL (Spark and Redshift) for the run-log rows of the dbt invocations of one `regcalc run`;
+    `regcalc_run_id` is a run id of the jobs (pipeline.new_run_id: digits, letters, '-')."""
+    if not regcalc_run_id.replace("-", "").isalnum():
+        raise ValueError(f"not a regcalc run id: {regcalc_run_id!r}")
+    columns = ", ".join(NodeRun.__dataclass_fields__)
+    return f"select {columns} from {schema}.{RUN_LOG_TABLE} where regcalc_run_id = '{regcalc_run_id}'"
 
-    table = f"{schema}.{RUN_LOG_TABLE}"
-    if not spark.catalog.tableExists(table):
+
+def read_run_log(spark, schema: str, regcalc_run_id: str) -> list[NodeRun]:
+    """The run-log rows of one `regcalc run` from this process's Spark session (local target)."""
+    if not spark.catalog.tableExists(f"{schema}.{RUN_LOG_TABLE}"):
         return []
-    rows = spark.table(table).where(F.col("regcalc_run_id") == F.lit(regcalc_run_id)).collect()
-    return [NodeRun(**{field: row[field] for field in NodeRun.__dataclass_fields__}) for row in rows]
+    return [
+        NodeRun.from_row(row.asDict()) for row in spark.sql(run_log_query(schema, regcalc_run_id)).collect()
+    ]
 
 
 def _count(value: int | None) -> str:
@@ -107,9 +126,10 @@ def format_run_summary(nodes: list[NodeRun], slowest: int = 5) -> str:
     return "\n".join(lines)
 
 
-def run_summary(spark, schema: str, regcalc_run_id: str) -> str:
-    """The end-of-run summary from the run log; a note instead if it cannot be read."""
+def run_summary(read_nodes: Callable[[], list[NodeRun]]) -> str:
+    """The end-of-run summary from the run log as `read_nodes` reads it (from the local session, or
+    through dbt on another target); a note instead if it cannot be read."""
     try:
-        return format_run_summary(read_run_log(spark, schema, regcalc_run_id))
+        return format_run_summary(read_nodes())
     except Exception as error:  # the summary must never hide the run's own result or error
         return f"dbt run log could not be read: {error}"

@@ -26,16 +26,17 @@ LOG_TAIL_LINES = 40
 
 def spark_home() -> Path:
     """The pyspark package folder: the wheel's SPARK_HOME (bin/spark-submit, jars/)."""
-    from pyspark.find_spark_home import _find_spark_home
+    import pyspark
 
-    return Path(_find_spark_home())
+    return Path(pyspark.__file__).parent
 
 
-def spark_submit_env(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for the wheel's spark-submit: SPARK_HOME, and this interpreter (which has pyspark)
-    for the driver's and the executors' Python, where the caller did not choose them."""
-    env = dict(os.environ if environ is None else environ)
-    env.setdefault("SPARK_HOME", str(spark_home()))
+def spark_submit_env() -> dict[str, str]:
+    """This process's environment for the wheel's spark-submit: SPARK_HOME the wheel's (another Spark's
+    would mix versions), and this interpreter, which has pyspark, as the driver's and the executors'
+    Python where the caller did not choose one (the wheel's launcher otherwise looks for `python3`)."""
+    env = dict(os.environ)
+    env["SPARK_HOME"] = str(spark_home())
     env.setdefault("PYSPARK_PYTHON", sys.executable)
     env.setdefault("PYSPARK_DRIVER_PYTHON", env["PYSPARK_PYTHON"])
     return env
