@@ -11,7 +11,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from regcalc.settings import RegcalcError, Settings
+from regcalc.settings import RegcalcError, Settings, environment_help
 
 LCR_COLUMNS = (
     "entity_id",
@@ -58,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="regcalc",
         description="Deal-level Basel III LCR (BCBS 238): PySpark jobs to a parquet lake, dbt marts on Spark "
         "or Redshift.",
-        epilog="Environment: REGCALC_HOME (state dir, default ./.regcalc), REGCALC_LAKE (lake URI), "
-        "REGCALC_TARGET (dbt target), REGCALC_SCHEMA (dbt schema).",
+        epilog=environment_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keep the epilog's one setting per line
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
