@@ -12,9 +12,11 @@ BENCH_DATES ?= 1
 BENCH_SEED ?= 42
 RECALC_BENCH_DEALS ?= 300000
 JARS ?= jars
+THRIFT_PORT ?= 10000
+THRIFT_HOME ?= .regcalc/thrift-server
 
 .DEFAULT_GOAL := help
-.PHONY: help setup jars run sample test lint bench bench-recalc bench-warehouse docs redshift-check rules-check postgres-server clean
+.PHONY: help setup jars run sample test test-cluster thrift lint bench bench-recalc bench-warehouse docs redshift-check rules-check postgres-server clean
 
 help: ## list the commands
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -49,6 +51,12 @@ run: setup sample ## set up, then run jobs + dbt build on the sample bank (local
 
 test: setup lint browser jars postgres ## set up, lint, fetch the S3A connector, and run the whole test suite
 	$(BIN)/pytest
+
+test-cluster: setup ## only the tests on Spark outside this process: spark-submit to local-cluster, a Thrift server
+	$(BIN)/pytest -m cluster
+
+thrift: setup ## start a Spark Thrift server on 127.0.0.1:THRIFT_PORT for --target spark (Ctrl-C stops it)
+	$(BIN)/python -m regcalc.spark_submit thrift --home $(THRIFT_HOME) --port $(THRIFT_PORT)
 
 .PHONY: browser postgres
 browser: ## install Debian's chromium (headless docs-site test) if it is not on PATH

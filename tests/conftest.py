@@ -1,15 +1,21 @@
-"""Shared fixtures: one SparkSession for the whole test run (one JVM, one Derby metastore), moto, and
-one PostgreSQL server (started for the first test that needs it, stopped at the end of the run)."""
+"""Shared fixtures: one SparkSession for the whole test run (one JVM, one Derby metastore); moto; one
+PostgreSQL server and a Spark Thrift server, each started for the first test that needs it and stopped at
+the end of the run; a small generated bank with its local-mode lake and marts, the baseline that runs on
+other engines are compared with."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import boto3
 import pytest
 from moto import mock_aws
+
+from settings_env import use_settings
 
 AWS_REGION = "eu-west-1"  # the region of the AWS tests (test_aws.py, test_spectrum.py, the s3a tests)
 S3A_BUCKET = "regcalc-s3a-lake"
@@ -19,6 +25,7 @@ DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "t
 # target (fixture `built`), test_pipeline_e2e.py and test_adjustments.py on every one of them. A
 # warehouse target (postgres) needs the module's lake loaded into it before that build.
 MART_TARGETS = ("local",)
+SMALL_BANK_SCHEMA = "small_bank"  # the schema of the small bank's marts, on every target
 
 
 @pytest.fixture(scope="session")
@@ -115,3 +122,69 @@ def postgres():
         for name, value in server.environ().items():
             patch.setenv(name, value)
         yield server
+
+
+@pytest.fixture(scope="session")
+def small_bank(spark, tmp_path_factory) -> Path:
+    """A small generated bank (input contract v1, CSV; 2 entities, 2 as-of dates): engines other than the
+    local session (a cluster, a Thrift server) are slow, so they get few deals."""
+    from regcalc.generate import generate_bank
+
+    folder = tmp_path_factory.mktemp("small_bank") / "input"
+    generate_bank(
+        spark, folder, deals=600, entities=2, dates=2, seed=11, fmt="csv", first_date=dt.date(2026, 9, 30)
+    )
+    return folder
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    """The small bank's jobs run in the local session: its settings (lake, schema) and the jobs' run id."""
+
+    settings: object  # regcalc.settings.Settings
+    run_id: str
+
+
+@pytest.fixture(scope="session")
+def small_bank_lake(spark, small_bank, tmp_path_factory) -> LocalRun:
+    """The jobs of `regcalc run` in local mode (this session) on the small bank: the baseline lake."""
+    from regcalc.pipeline import run_jobs
+    from regcalc.progress import Progress
+    from regcalc.settings import Settings
+
+    lake = tmp_path_factory.mktemp("small_bank_lake")
+    settings = replace(Settings.from_env(lake=str(lake), target="local"), schema=SMALL_BANK_SCHEMA)
+    report = run_jobs(spark, settings.lake, small_bank, progress=Progress(quiet=True))
+    return LocalRun(settings, report.run_id)
+
+
+@pytest.fixture(scope="session")
+def small_bank_marts(small_bank_lake) -> LocalRun:
+    """The dbt build of `regcalc run --target local` (shipped rules, every scenario) on the baseline lake,
+    into schema small_bank of this session's warehouse."""
+    from regcalc.dbt import invoke_dbt
+
+    settings = small_bank_lake.settings
+    with pytest.MonkeyPatch.context() as env:
+        use_settings(env, settings)
+        # Its own lake schema: other tests point regcalc_lake's tables at their lakes.
+        invoke_dbt(
+            ["build", "--full-refresh"],
+            settings,
+            {"regcalc_run_id": small_bank_lake.run_id, "lake_schema": f"{SMALL_BANK_SCHEMA}_lake"},
+        )
+    return small_bank_lake
+
+
+@pytest.fixture(scope="session")
+def thrift_server(tmp_path_factory):
+    """A Spark Thrift server on 127.0.0.1 (a free port) with its own metastore and warehouse, for dbt's
+    `spark` target; started by the first test that asks for it, stopped (process group) at the end."""
+    from regcalc.spark_submit import start_thrift_server
+
+    server = start_thrift_server(
+        tmp_path_factory.mktemp("thrift_server"),
+        conf={"spark.master": "local[2]", "spark.driver.memory": "1g", "spark.sql.shuffle.partitions": "2"},
+    )
+    yield server
+    server.stop()

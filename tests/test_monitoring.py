@@ -76,7 +76,7 @@ def _relation_count(spark, node) -> int:
 
 @pytest.mark.e2e
 def test_run_log_holds_one_row_per_node_result_with_its_status_and_time(spark, built):
-    log = read_run_log(spark, SCHEMA, RUN_ID)
+    log = read_run_log(built["settings"], RUN_ID)
     assert len(log) == len(built["results"])
     by_id = {row.node_unique_id: row for row in log}
     expected = {
@@ -98,7 +98,7 @@ def test_run_log_holds_one_row_per_node_result_with_its_status_and_time(spark, b
 
 @pytest.mark.e2e
 def test_rows_out_and_in_equal_independent_counts(spark, built):
-    by_id = {row.node_unique_id: row for row in read_run_log(spark, SCHEMA, RUN_ID)}
+    by_id = {row.node_unique_id: row for row in read_run_log(built["settings"], RUN_ID)}
     nodes = {r.node.unique_id: r.node for r in built["results"]}
     counts = {
         uid: _relation_count(spark, node)
@@ -143,8 +143,8 @@ def test_progress_has_one_line_per_built_node_and_none_for_passing_tests(built):
 
 @pytest.mark.e2e
 def test_run_summary_reads_this_runs_log(spark, built):
-    log = read_run_log(spark, SCHEMA, RUN_ID)
-    summary = run_summary(spark, SCHEMA, RUN_ID)
+    log = read_run_log(built["settings"], RUN_ID)
+    summary = run_summary(lambda: read_run_log(built["settings"], RUN_ID))
     assert summary == format_run_summary(log)
     types = {}
     for r in built["results"]:
@@ -155,7 +155,8 @@ def test_run_summary_reads_this_runs_log(spark, built):
         + ", ".join(f"{n} {kind}s" for kind, n in sorted(types.items()))
         + f"; {seconds:.1f}s in nodes; 0 not ok"
     )
-    assert run_summary(spark, SCHEMA, "no-such-run") == "dbt run log: no rows for this run (see logs/dbt.log)"
+    no_rows = run_summary(lambda: read_run_log(built["settings"], "no-such-run"))
+    assert no_rows == "dbt run log: no rows for this run (see logs/dbt.log)"
 
 
 def test_run_summary_lists_slowest_built_nodes_totals_and_failures():
@@ -249,7 +250,7 @@ def test_keys_preserved_fails_naming_the_model_that_lost_or_gained_keys(spark, b
         for entity in ("E01", "E02")
     }
     dates = spark.table(f"{SCHEMA}.fct_lcr").select("as_of_date").distinct().count()
-    log = {row.node_name: row for row in read_run_log(spark, BROKEN_SCHEMA, BROKEN_RUN_ID)}
+    log = {row.node_name: row for row in read_run_log(settings, BROKEN_RUN_ID)}
     components = next(
         row for name, row in log.items() if name.startswith("keys_preserved_int_lcr_components__")
     )

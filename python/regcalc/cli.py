@@ -7,7 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from regcalc.settings import RegcalcError, Settings
+from regcalc.settings import RegcalcError, Settings, environment_help
 
 TARGET_HELP = "dbt target (default local, or $REGCALC_TARGET)"
 
@@ -50,12 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="regcalc",
         description="Deal-level Basel III LCR (BCBS 238): PySpark jobs to a parquet lake, dbt marts on "
         "Spark, PostgreSQL or Redshift.",
-        epilog="Environment: REGCALC_HOME (state dir, default ./.regcalc), REGCALC_LAKE (lake URI), "
-        "REGCALC_TARGET (dbt target: local, spark, postgres, redshift), REGCALC_SCHEMA (dbt schema). "
-        "Target postgres: REGCALC_POSTGRES_HOST (default localhost), REGCALC_POSTGRES_PORT (5432), "
-        "REGCALC_POSTGRES_USER, REGCALC_POSTGRES_PASSWORD, REGCALC_POSTGRES_DATABASE, "
-        "REGCALC_POSTGRES_SSLMODE (prefer); the server must set standard_conforming_strings = off. "
-        "Target redshift: see README.",
+        epilog=environment_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keep the epilog's one setting per line
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -76,16 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--format", choices=("csv", "parquet"), default="csv", help="deals file format")
     generate.add_argument("--out", type=Path, required=True, help="output folder (created or overwritten)")
 
-    from regcalc.s3a import S3A_ENVIRONMENT
-
     run = commands.add_parser(
         "run",
         help="run the Spark jobs, then dbt build, in one process",
         description="Read the extract in --input, write the deal-level lake, then run "
         "`dbt build` on the same SparkSession and print the LCR.",
-        epilog="A lake at s3a://bucket/prefix needs Spark's S3A connector (`make jars`) and reads: "
-        + "; ".join(f"{name}: {meaning}" for name, meaning in S3A_ENVIRONMENT.items())
-        + ".",
+        epilog="A lake at s3a://bucket/prefix needs Spark's S3A connector (`make jars`); its settings are "
+        "the REGCALC_S3* variables (`regcalc --help`). Credentials: S3A's chain (AWS_ACCESS_KEY_ID / "
+        "AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, then an instance or container role).",
     )
     run.add_argument(
         "--input",
@@ -300,7 +294,7 @@ def cmd_run(args) -> int:
     from regcalc import render
     from regcalc.dbt import invoke_dbt
     from regcalc.marts import LCR_COLUMNS, Marts, read_lcr
-    from regcalc.monitoring import run_summary
+    from regcalc.monitoring import read_run_log, run_summary
     from regcalc.pipeline import run_jobs
     from regcalc.progress import Progress
     from regcalc.recalc import lake_runs, save_state
@@ -311,6 +305,7 @@ def cmd_run(args) -> int:
     settings = Settings.from_env(lake=args.lake, target=args.target)
     progress = Progress()
     spark = get_spark(settings)
+    progress.info(f"Spark {spark.version}, master {spark.sparkContext.master}")
     report = run_jobs(
         spark,
         settings.lake,
@@ -336,15 +331,13 @@ def cmd_run(args) -> int:
         progress.info(line)
     # Every date from scratch (--full-refresh): the incremental models' columns follow the rule set of
     # this build. dbt logs every node to regcalc_run_log under this run's id.
+    build_vars = {"regcalc_run_id": report.run_id}
     try:
         with progress.stage(f"dbt build (target {settings.target})"):
-            invoke_dbt(
-                ["build", "--full-refresh"], settings, {"regcalc_run_id": report.run_id}, progress=progress
-            )
+            invoke_dbt(["build", "--full-refresh"], settings, build_vars, progress=progress)
         save_state(settings, PROJECT_DIR, lake_runs(settings.lake, spark))  # what `regcalc recalc` diffs
-    finally:
-        if settings.target == "local":  # elsewhere the run log is in the target's warehouse
-            progress.text(run_summary(spark, settings.schema, report.run_id))  # also when the build failed
+    finally:  # also when the build failed
+        progress.text(run_summary(lambda: read_run_log(settings, report.run_id)))
     if settings.target != "local":
         progress.info(
             f"LCR built in target {settings.target}, schema {settings.schema}; its dbt nodes in "

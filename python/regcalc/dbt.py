@@ -30,6 +30,27 @@ def dbt_vars(settings: Settings, extra: dict | None = None) -> dict:
     return {"lake_uri": settings.lake, **(extra or {})}
 
 
+def _dbt_args(
+    command: Sequence[str],
+    settings: Settings,
+    extra_vars: dict | None = None,
+    project_dir: Path = PROJECT_DIR,
+) -> list[str]:
+    """dbt's command line for the project on the settings' target (exported: profiles.yml reads them)."""
+    settings.export()
+    return [
+        *command,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(PROFILES_DIR),
+        "--target",
+        settings.target,
+        "--vars",
+        json.dumps(dbt_vars(settings, extra_vars)),
+    ]
+
+
 def invoke_dbt(
     command: Sequence[str],
     settings: Settings,
@@ -45,18 +66,7 @@ def invoke_dbt(
     """
     from dbt.cli.main import dbtRunner  # imported late: dbt's import is slow and not always needed
 
-    settings.export()
-    args = [
-        *command,
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(PROFILES_DIR),
-        "--target",
-        settings.target,
-        "--vars",
-        json.dumps(dbt_vars(settings, extra_vars)),
-    ]
+    args = _dbt_args(command, settings, extra_vars, project_dir)
     callbacks = []
     if progress is not None:
         callbacks.append(DbtProgress(progress))

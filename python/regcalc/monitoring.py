@@ -5,6 +5,7 @@ summarised at the end of `regcalc run`."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from regcalc.progress import Progress
@@ -29,6 +30,17 @@ class NodeRun:
     rows_out: int | None
     rows_in: int | None
     failures: int | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> NodeRun:
+        """A run-log row as any engine returns it (a Spark Row's dict, or dbt show's Decimals)."""
+        number = {"execution_seconds": float, "rows_out": int, "rows_in": int, "failures": int}
+        return cls(
+            **{
+                name: row[name] if row[name] is None or name not in number else number[name](row[name])
+                for name in cls.__dataclass_fields__
+            }
+        )
 
 
 class DbtProgress:
@@ -61,15 +73,25 @@ class DbtProgress:
         self.progress.info(f"dbt {counter} {kind}: {result.status} in {result.execution_time:.1f}s{failures}")
 
 
-def read_run_log(spark, schema: str, regcalc_run_id: str) -> list[NodeRun]:
-    """The run-log rows of the dbt invocations of one `regcalc run` (local Spark target)."""
-    from pyspark.sql import functions as F
+def run_log_query(relation: str, regcalc_run_id: str) -> str:
+    """SQL (every target) for the run-log rows in `relation` of the dbt invocations of one `regcalc run`;
+    `regcalc_run_id` is a run id of the jobs (pipeline.new_run_id: digits, letters, '-')."""
+    if not regcalc_run_id.replace("-", "").isalnum():
+        raise ValueError(f"not a regcalc run id: {regcalc_run_id!r}")
+    columns = ", ".join(NodeRun.__dataclass_fields__)
+    return f"select {columns} from {relation} where regcalc_run_id = '{regcalc_run_id}'"
 
-    table = f"{schema}.{RUN_LOG_TABLE}"
-    if not spark.catalog.tableExists(table):
-        return []
-    rows = spark.table(table).where(F.col("regcalc_run_id") == F.lit(regcalc_run_id)).collect()
-    return [NodeRun(**{field: row[field] for field in NodeRun.__dataclass_fields__}) for row in rows]
+
+def read_run_log(settings, regcalc_run_id: str) -> list[NodeRun]:
+    """The run-log rows of one `regcalc run` in the settings' schema, read through the target's dbt
+    adapter (regcalc.marts): the local session, a Thrift server, PostgreSQL or Redshift alike.
+
+    Raises MartsError when the run log is not built in that schema."""
+    from regcalc.marts import Marts
+
+    with Marts(settings) as marts:
+        rows = marts.query(run_log_query(marts.relation(RUN_LOG_TABLE), regcalc_run_id))
+    return [NodeRun.from_row(row) for row in rows]
 
 
 def _count(value: int | None) -> str:
@@ -106,9 +128,10 @@ def format_run_summary(nodes: list[NodeRun], slowest: int = 5) -> str:
     return "\n".join(lines)
 
 
-def run_summary(spark, schema: str, regcalc_run_id: str) -> str:
-    """The end-of-run summary from the run log; a note instead if it cannot be read."""
+def run_summary(read_nodes: Callable[[], list[NodeRun]]) -> str:
+    """The end-of-run summary from the run log as `read_nodes` reads it; a note instead if it cannot be
+    read."""
     try:
-        return format_run_summary(read_run_log(spark, schema, regcalc_run_id))
+        return format_run_summary(read_nodes())
     except Exception as error:  # the summary must never hide the run's own result or error
         return f"dbt run log could not be read: {error}"

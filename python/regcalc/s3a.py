@@ -3,8 +3,9 @@
 The pyspark wheel ships Hadoop's client but neither hadoop-aws nor the AWS SDK. `make jars` fetches
 hadoop-aws at the wheel's Hadoop version, with the AWS SDK bundle its POM asks for, from Maven Central
 (maven/pom.xml) into ./jars (git-ignored). The `local` profile (profiles/profiles.yml, the one definition
-of the Spark settings) puts that folder on the driver's and executors' classpath and maps the variables
-of S3A_ENVIRONMENT to S3A's settings, so the jobs and dbt on the local target read and write s3a:// alike.
+of the Spark settings) puts that folder on the driver's and executors' classpath and maps the
+REGCALC_S3_* variables (settings.ENVIRONMENT) to S3A's settings, so the jobs and dbt on the local target
+read and write s3a:// alike.
 
     python -m regcalc.s3a     prints the Hadoop version of the pyspark wheel (what `make jars` fetches)
 """
@@ -21,17 +22,6 @@ from regcalc.settings import PROJECT_DIR
 
 JARS_ENV = "REGCALC_S3A_JARS"
 DEFAULT_JARS_DIR = PROJECT_DIR / "jars"
-# Variable -> what it sets (read by profiles/profiles.yml; shown by `regcalc run --help` and the README).
-# Credentials are not among them: S3A's default chain reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
-# AWS_SESSION_TOKEN, then an instance or container role.
-S3A_ENVIRONMENT = {
-    JARS_ENV: "folder of the S3A connector jars (default ./jars, filled by `make jars`)",
-    "REGCALC_S3_ENDPOINT": "fs.s3a.endpoint, e.g. http://127.0.0.1:9000 for MinIO or moto (default: AWS S3)",
-    "REGCALC_S3_REGION": "fs.s3a.endpoint.region (default AWS_REGION, then AWS_DEFAULT_REGION)",
-    "REGCALC_S3_PATH_STYLE": "fs.s3a.path.style.access: true for endpoints without virtual-host buckets",
-    "REGCALC_S3_CREDENTIALS_PROVIDER": "fs.s3a.aws.credentials.provider (default: S3A's chain: "
-    "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, then an instance or container role)",
-}
 _HADOOP_CLIENT = re.compile(r"^hadoop-client-api-(?P<version>[\d.]+)\.jar$")
 
 

@@ -34,15 +34,21 @@ def lock_home(home: Path) -> None:
 
 
 def get_spark(settings: Settings, app_name: str = "regcalc") -> SparkSession:
-    """Build (or return) the process's SparkSession with the same settings as the dbt profile."""
+    """Build (or return) the process's SparkSession with the same settings as the dbt profile.
+
+    The master is left to Spark, which takes it from `spark-submit --master` (or the cluster manager
+    that launched the driver: EMR, Kubernetes), else `PYSPARK_SUBMIT_ARGS`, `spark.master` in
+    spark-defaults.conf or `MASTER`, else spark-submit's default `local[*]`; setting it here would
+    override every one of them. The profile's settings apply everywhere; those that size the driver JVM
+    (spark.driver.memory, spark.driver.extraJavaOptions) only when this call starts it, so under
+    spark-submit they are spark-submit's options (--driver-memory, --driver-java-options).
+    """
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
     settings.export()
     lock_home(settings.home)
-    builder = SparkSession.builder.appName(app_name).master(
-        os.environ.get("REGCALC_SPARK_MASTER", "local[*]")
-    )
+    builder = SparkSession.builder.appName(app_name)
     for key, value in local_spark_conf().items():
         builder = builder.config(key, value)
     spark = builder.enableHiveSupport().getOrCreate()

@@ -23,6 +23,73 @@ class RegcalcError(Exception):
 
 
 @dataclass(frozen=True)
+class EnvironmentSetting:
+    """A REGCALC_* environment variable that changes what regcalc (or dbt through profiles.yml) does."""
+
+    name: str
+    default: str | None  # None: no default (needed only where `meaning` says)
+    meaning: str
+
+
+# Every REGCALC_* variable read by python/, profiles/ or the dbt project, with its default: the source of
+# `regcalc --help`'s list; README "Settings" shows the same (tests/test_settings_visible.py checks both).
+# Relative paths are relative to the project folder. The Spark master is not one of them: spark-submit's.
+ENVIRONMENT = (
+    EnvironmentSetting("REGCALC_HOME", ".regcalc", "state: Spark warehouse, Derby metastore, recalc state"),
+    EnvironmentSetting("REGCALC_LAKE", "lake", "lake URI: a folder or s3a://bucket/prefix (--lake wins)"),
+    EnvironmentSetting("REGCALC_TARGET", "local", "dbt target: local, spark or redshift (--target wins)"),
+    EnvironmentSetting("REGCALC_SCHEMA", "regcalc", "schema of the dbt models"),
+    EnvironmentSetting("REGCALC_DRIVER_MEMORY", "6g", "Spark driver memory (spark-submit: --driver-memory)"),
+    EnvironmentSetting("REGCALC_SHUFFLE_PARTITIONS", "8", "spark.sql.shuffle.partitions"),
+    EnvironmentSetting("REGCALC_SPARK_HOST", None, "target spark: Thrift server host (required)"),
+    EnvironmentSetting("REGCALC_SPARK_PORT", "10000", "target spark: Thrift server port"),
+    EnvironmentSetting("REGCALC_SPARK_USER", "", "target spark: user name"),
+    EnvironmentSetting("REGCALC_REDSHIFT_HOST", None, "target redshift: endpoint (required)"),
+    EnvironmentSetting("REGCALC_REDSHIFT_PORT", "5439", "target redshift: port"),
+    EnvironmentSetting("REGCALC_REDSHIFT_DATABASE", None, "target redshift, Spectrum: database (required)"),
+    EnvironmentSetting("REGCALC_REDSHIFT_USER", None, "target redshift (required), Spectrum: user"),
+    EnvironmentSetting("REGCALC_REDSHIFT_METHOD", "database", "target redshift: database (password) or iam"),
+    EnvironmentSetting("REGCALC_REDSHIFT_PASSWORD", "", "target redshift, method database: password"),
+    EnvironmentSetting("REGCALC_REDSHIFT_CLUSTER_ID", "", "method iam, Spectrum: provisioned cluster id"),
+    EnvironmentSetting("REGCALC_REDSHIFT_WORKGROUP", None, "Spectrum: Redshift Serverless workgroup"),
+    EnvironmentSetting("REGCALC_REDSHIFT_SECRET_ARN", None, "Spectrum: Data API secret (else the user's)"),
+    EnvironmentSetting("REGCALC_SPECTRUM_IAM_ROLE", None, "Spectrum: role that reads S3 and Glue (required)"),
+    EnvironmentSetting("REGCALC_SPECTRUM_CATALOG_DATABASE", "regcalc_lake", "Spectrum: Glue database"),
+    EnvironmentSetting("REGCALC_REDSHIFT_LAKE_LOAD", "spectrum", "load-lake on redshift: spectrum or copy"),
+    EnvironmentSetting("REGCALC_POSTGRES_HOST", "localhost", "target postgres: host"),
+    EnvironmentSetting("REGCALC_POSTGRES_PORT", "5432", "target postgres: port"),
+    EnvironmentSetting("REGCALC_POSTGRES_USER", None, "target postgres: user (required)"),
+    EnvironmentSetting("REGCALC_POSTGRES_PASSWORD", "", "target postgres: password"),
+    EnvironmentSetting("REGCALC_POSTGRES_DATABASE", None, "target postgres: database (required)"),
+    EnvironmentSetting("REGCALC_POSTGRES_SSLMODE", "prefer", "target postgres: libpq sslmode"),
+    EnvironmentSetting("REGCALC_POSTGRES_BIN", None, "folder of initdb for pgserver (Debian's newest)"),
+    EnvironmentSetting("REGCALC_S3A_JARS", "jars", "folder of Spark's S3A connector jars (make jars)"),
+    EnvironmentSetting("REGCALC_S3_ENDPOINT", "", "fs.s3a.endpoint (empty: AWS S3 of the region)"),
+    EnvironmentSetting("REGCALC_S3_REGION", None, "fs.s3a.endpoint.region (else AWS_REGION)"),
+    EnvironmentSetting("REGCALC_S3_PATH_STYLE", "false", "fs.s3a.path.style.access (true: MinIO, moto)"),
+    EnvironmentSetting("REGCALC_S3_CREDENTIALS_PROVIDER", "", "fs.s3a.aws.credentials.provider"),
+)
+
+
+def environment_help() -> str:
+    """The settings as `regcalc --help` lists them: NAME=default (NAME alone: no default), meaning."""
+    assignments = [
+        setting.name if setting.default is None else f"{setting.name}={setting.default}"
+        for setting in ENVIRONMENT
+    ]
+    width = max(len(assignment) for assignment in assignments)
+    lines = ["environment (NAME=default; relative paths are in the project folder):"]
+    lines += [
+        f"  {assignment:<{width}}  {setting.meaning}"
+        for assignment, setting in zip(assignments, ENVIRONMENT, strict=True)
+    ]
+    lines.append(
+        "Spark master: spark-submit --master, PYSPARK_SUBMIT_ARGS, spark.master or MASTER; else local[*]"
+    )
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     lake: str
