@@ -1,7 +1,7 @@
 """The jobs on a multi-process Spark: `regcalc run` submitted with spark-submit to `local-cluster[2,1,1024]`
 (a standalone master, a worker and two executor JVMs, all from the pyspark wheel, no SPARK_HOME) writes
-the same lake as local mode: every dataset, partition and row, and the partitions' run metadata, all
-but the run id."""
+the same lake as local mode: every dataset, as-of date and row, and the published versions' run metadata,
+all but the run id."""
 
 from __future__ import annotations
 
@@ -34,11 +34,11 @@ def events(event_dir: Path) -> list[dict]:
 
 
 def published(spark, lake: str) -> dict[str, dict[str, dict]]:
-    """dataset -> as-of date -> its partition's run metadata, without what is specific to the run."""
+    """dataset -> as-of date -> its current version's run metadata, without what is specific to the run."""
     return {
         dataset: {
-            day: {key: value for key, value in run.items() if key not in RUN_SPECIFIC}
-            for day, run in Lake(spark, lake).published_runs(dataset).items()
+            day: {key: value for key, value in partition.metadata.items() if key not in RUN_SPECIFIC}
+            for day, partition in Lake(spark, lake).published(dataset).items()
         }
         for dataset in DATASETS
     }
@@ -90,7 +90,7 @@ def test_lake_equals_the_local_mode_lake(spark, cluster_run, small_bank_lake):
     assert all(len(days) == 2 for days in expected_runs.values())  # the small bank's 2 as-of dates
     assert published(spark, cluster) == expected_runs
     for dataset in DATASETS:
-        expected = spark.read.parquet(Lake(spark, local).path(dataset))
-        actual = spark.read.parquet(Lake(spark, cluster).path(dataset))
+        expected = Lake(spark, local).read(dataset)
+        actual = Lake(spark, cluster).read(dataset)
         assert expected.count() > 0
         assertDataFrameEqual(actual.drop(*RUN_SPECIFIC), expected.drop(*RUN_SPECIFIC), checkRowOrder=False)
