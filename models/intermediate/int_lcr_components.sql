@@ -13,19 +13,7 @@ aggregated as (
         categories.as_of_date,
         categories.entity_id,
         categories.reporting_currency,
-        {{ money("sum(case when categories.lcr_section = 'hqla' and categories.hqla_level = 'L1'
-            then categories.weighted_amount else 0 end)") }} as hqla_level1,
-        {{ money("sum(case when categories.lcr_section = 'hqla' and categories.hqla_level = 'L2A'
-            then categories.weighted_amount else 0 end)") }} as hqla_level2a,
-        {{ money("sum(case when categories.lcr_section = 'hqla' and categories.hqla_level = 'L2B'
-            then categories.weighted_amount else 0 end)") }} as hqla_level2b,
-        {{ money('sum(categories.unwind_level1)') }} as unwind_level1,
-        {{ money('sum(categories.unwind_level2a)') }} as unwind_level2a,
-        {{ money('sum(categories.unwind_level2b)') }} as unwind_level2b,
-        {{ money("sum(case when categories.lcr_section = 'outflow' then categories.weighted_amount else 0 end)") }}
-            as total_outflows,
-        {{ money("sum(case when categories.lcr_section = 'inflow' then categories.weighted_amount else 0 end)") }}
-            as total_inflows,
+        {{ lcr_component_sums('categories') }},
         sum(categories.deal_count) as deal_count,
         sum(categories.adjusted_deal_count) as adjusted_deal_count,
         max(categories.run_id) as run_id

@@ -12,70 +12,13 @@ caps as (
 
 ),
 
-cap_values as (
-
-    select
-        max(case when caps.cap_code = 'L2B_CAP' then caps.cap_value end) as l2b_cap,
-        max(case when caps.cap_code = 'L2_CAP' then caps.cap_value end) as l2_cap,
-        max(case when caps.cap_code = 'INFLOW_CAP' then caps.cap_value end) as inflow_cap
-    from caps
-
-),
-
-adjusted as (
-
-    select
-        components.*,
-        cap_values.l2b_cap,
-        cap_values.l2_cap,
-        cap_values.inflow_cap,
-        {{ money('components.hqla_level1 + components.unwind_level1') }} as adjusted_level1,
-        {{ money('components.hqla_level2a + components.unwind_level2a') }} as adjusted_level2a,
-        {{ money('components.hqla_level2b + components.unwind_level2b') }} as adjusted_level2b
-    from components
-    cross join cap_values
-
-),
-
-cap_15 as (
-
-    select
-        adjusted.*,
-        {{ money(lcr_adjustment_15_cap('adjusted.adjusted_level1', 'adjusted.adjusted_level2a',
-                                       'adjusted.adjusted_level2b', 'adjusted.l2b_cap', 'adjusted.l2_cap')) }}
-            as adj_15_cap
-    from adjusted
-
-),
-
-cap_40 as (
-
-    select
-        cap_15.*,
-        {{ money(lcr_adjustment_40_cap('cap_15.adjusted_level1', 'cap_15.adjusted_level2a',
-                                       'cap_15.adjusted_level2b', 'cap_15.adj_15_cap', 'cap_15.l2_cap')) }}
-            as adj_40_cap
-    from cap_15
-
-),
-
-ratio as (
-
-    select
-        cap_40.*,
-        {{ money('cap_40.hqla_level1 + cap_40.hqla_level2a + cap_40.hqla_level2b
-            - cap_40.adj_15_cap - cap_40.adj_40_cap') }} as hqla,
-        {{ money('least(cap_40.total_inflows, ' ~ money('cap_40.inflow_cap * cap_40.total_outflows') ~ ')') }}
-            as capped_inflows
-    from cap_40
-
-),
+{{ lcr_with_caps('components', 'caps') }},
 
 published as (
 
-    -- Amounts as computed: exact money (sums exact, each product and quotient rounded HALF_UP to
-    -- the money scale), so fct_lcr reconciles to its components to the last digit. The ratio is the
-    -- quotient of two of them rounded HALF_UP to 6 decimals, published as a double.
+    -- Amounts as computed (macro lcr_with_caps): exact money (sums exact, each product and quotient
+    -- rounded HALF_UP to the money scale), so fct_lcr reconciles to its components to the last digit.
+    -- The ratio is the quotient of two of them rounded HALF_UP to 6 decimals, published as a double.
     select
         ratio.scenario,
         ratio.entity_id,
@@ -93,15 +36,14 @@ published as (
         ratio.total_outflows,
         ratio.total_inflows,
         ratio.capped_inflows,
-        {{ money('ratio.total_outflows - ratio.capped_inflows') }} as net_cash_outflows,
-        cast(round(ratio.hqla / nullif(ratio.total_outflows - ratio.capped_inflows, 0), 6)
-            as {{ type_double() }}) as lcr,
+        ratio.net_cash_outflows,
+        ratio.lcr,
         ratio.deal_count,
         ratio.adjusted_deal_count,
         ratio.is_adjusted as has_component_adjustments,
         ratio.adjustment_rule_ids as component_adjustment_rule_ids,
         ratio.run_id
-    from ratio
+    from lcr_computed as ratio
 
 ),
 

@@ -1,0 +1,159 @@
+-- The LCR after each adjustment point, per scenario, entity and as-of date: the components as they leave
+-- each stage of the DAG, with the caps and the ratio of fct_lcr applied to each (macro lcr_with_caps).
+--   0 unadjusted      the deal rows before any rule (int_deal_liquidity)
+--   1 deal            after the deal point (int_lcr_category_totals sums int_deal_liquidity__adjusted)
+--   2 entity_category after the entity_category point (int_lcr_components)
+--   3 lcr_components  after the lcr_components point: the reported LCR (= fct_lcr)
+-- Stage n's lcr minus stage n-1's is what the rules of point n moved.
+with reported as (
+
+    -- the keys reported (a table: a cross product over the union views below fails on Spark 4)
+    select
+        fct_lcr.scenario,
+        fct_lcr.as_of_date,
+        fct_lcr.entity_id,
+        fct_lcr.reporting_currency
+    from {{ ref('fct_lcr') }} as fct_lcr
+
+),
+
+unadjusted_deals as (
+
+    select * from {{ ref('int_deal_liquidity') }}
+
+),
+
+deal_point as (
+
+    select * from {{ ref('int_lcr_category_totals') }}
+
+),
+
+entity_category_point as (
+
+    select * from {{ ref('int_lcr_components') }}
+
+),
+
+lcr_components_point as (
+
+    select * from {{ ref('int_lcr_components__adjusted') }}
+
+),
+
+caps as (
+
+    select * from {{ ref('param_lcr_caps') }}
+
+),
+
+unadjusted as (
+
+    select
+        unadjusted_deals.as_of_date,
+        unadjusted_deals.entity_id,
+        {{ lcr_component_sums('unadjusted_deals') }}
+    from unadjusted_deals
+    group by unadjusted_deals.as_of_date, unadjusted_deals.entity_id
+
+),
+
+after_deal as (
+
+    select
+        deal_point.scenario,
+        deal_point.as_of_date,
+        deal_point.entity_id,
+        {{ lcr_component_sums('deal_point') }}
+    from deal_point
+    group by deal_point.scenario, deal_point.as_of_date, deal_point.entity_id
+
+),
+
+{%- set component_columns = ['hqla_level1', 'hqla_level2a', 'hqla_level2b', 'unwind_level1', 'unwind_level2a',
+                             'unwind_level2b', 'total_outflows', 'total_inflows'] %}
+
+components as (
+
+    select
+        reported.scenario,
+        reported.as_of_date,
+        reported.entity_id,
+        reported.reporting_currency,
+        0 as stage_order,
+        'unadjusted' as stage,
+        {% for column in component_columns %}coalesce(unadjusted.{{ column }}, 0) as {{ column }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from reported
+    left join unadjusted
+        on reported.as_of_date = unadjusted.as_of_date
+        and reported.entity_id = unadjusted.entity_id
+
+    union all
+
+    select
+        reported.scenario,
+        reported.as_of_date,
+        reported.entity_id,
+        reported.reporting_currency,
+        1 as stage_order,
+        'deal' as stage,
+        {% for column in component_columns %}coalesce(after_deal.{{ column }}, 0) as {{ column }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from reported
+    left join after_deal
+        on reported.scenario = after_deal.scenario
+        and reported.as_of_date = after_deal.as_of_date
+        and reported.entity_id = after_deal.entity_id
+
+    {% for stage, point in [(2, 'entity_category_point'), (3, 'lcr_components_point')] %}
+    union all
+
+    select
+        reported.scenario,
+        reported.as_of_date,
+        reported.entity_id,
+        reported.reporting_currency,
+        {{ stage }} as stage_order,
+        '{{ point | replace("_point", "") }}' as stage,
+        {% for column in component_columns %}coalesce({{ point }}.{{ column }}, 0) as {{ column }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from reported
+    left join {{ point }}
+        on reported.scenario = {{ point }}.scenario
+        and reported.as_of_date = {{ point }}.as_of_date
+        and reported.entity_id = {{ point }}.entity_id
+    {% endfor %}
+
+),
+
+{{ lcr_with_caps('components', 'caps') }},
+
+final as (
+
+    select
+        lcr_computed.scenario,
+        lcr_computed.entity_id,
+        lcr_computed.as_of_date,
+        lcr_computed.stage_order,
+        lcr_computed.stage,
+        lcr_computed.reporting_currency,
+        lcr_computed.hqla_level1,
+        lcr_computed.hqla_level2a,
+        lcr_computed.hqla_level2b,
+        lcr_computed.unwind_level1,
+        lcr_computed.unwind_level2a,
+        lcr_computed.unwind_level2b,
+        lcr_computed.adj_15_cap,
+        lcr_computed.adj_40_cap,
+        lcr_computed.hqla,
+        lcr_computed.total_outflows,
+        lcr_computed.total_inflows,
+        lcr_computed.capped_inflows,
+        lcr_computed.net_cash_outflows,
+        lcr_computed.lcr
+    from lcr_computed
+
+)
+
+select * from final
