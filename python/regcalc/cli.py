@@ -113,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenario", default="base", help="scenario (default base); others show the change vs base"
     )
     lcr.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    lcr.add_argument(
+        "--by-currency",
+        action="store_true",
+        help="the LCR per significant currency (>= 5%% of the entity's liabilities; fct_lcr_currency)",
+    )
     lcr.add_argument("--target", help=TARGET_HELP + "; the marts are read through its dbt adapter")
 
     from regcalc.explain import METRICS
@@ -221,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (json: one document)",
     )
     impact.add_argument("--target", help=TARGET_HELP + "; the LCR without rules is built there too")
+
+    from regcalc import cli_reporting
+
+    cli_reporting.add_parsers(commands, _date, _positive_int)
     return parser
 
 
@@ -247,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
             "publish": cmd_publish,
             "rules": cmd_rules,
         }
+        from regcalc.cli_reporting import COMMANDS as REPORTING_COMMANDS
+
+        commands.update(REPORTING_COMMANDS)
         return commands[args.command](args)
     except RegcalcError as error:
         print(f"regcalc {args.command}: error: {error}", file=sys.stderr)
@@ -402,7 +414,13 @@ def cmd_lcr(args) -> int:
     from regcalc.marts import Marts, lcr_report
 
     with Marts(Settings.from_env(target=args.target)) as marts:
-        rows, columns = lcr_report(marts, args.as_of, args.entity, args.scenario)
+        if args.by_currency:
+            from regcalc.currency import CURRENCY_COLUMNS, read_currency_lcr
+
+            rows = read_currency_lcr(marts, args.as_of, args.entity, args.scenario)
+            columns = CURRENCY_COLUMNS
+        else:
+            rows, columns = lcr_report(marts, args.as_of, args.entity, args.scenario)
     print(render.rows(rows, columns, args.format))
     return 0
 

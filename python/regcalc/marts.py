@@ -138,6 +138,19 @@ class Marts:
                 raise self._failure(sql, error) from None
         return [dict(zip(names, map(_python_value, row), strict=True)) for row in rows]
 
+    def execute(self, sql: str) -> None:
+        """Run one statement that returns no rows (CREATE TABLE, INSERT) and commit it.
+
+        Raises MartsError as `query` does."""
+        from dbt_common.exceptions import DbtRuntimeError
+
+        with _muted(self._spark_error_log) if self._spark_error_log else nullcontext():
+            try:
+                self._adapter.connections.add_query(sql, auto_begin=True)
+                self._adapter.connections.commit_if_has_connection()
+            except DbtRuntimeError as error:
+                raise self._failure(sql, error) from None
+
     def _failure(self, sql: str, error: Exception) -> MartsError:
         where = f"target {self.settings.target}"
         missing = [

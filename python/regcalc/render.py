@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 # Columns holding a ratio: 4 decimals in tables and CSV; other numbers are amounts, 2 decimals.
-RATIO_COLUMNS = ("lcr", "base_lcr", "lcr_change")
+RATIO_COLUMNS = ("lcr", "base_lcr", "lcr_change", "liability_share", "lcr_effect")
 _WIDE = 1 << 16  # no table is this wide: rich never wraps or crops a cell
 
 
@@ -235,3 +235,56 @@ def impact(document: dict, fmt: str) -> str:
             rows(document["rules"], RULE_STATUS_COLUMNS, fmt),
         ]
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# regcalc movement
+# ------------------------------------------------------------------------------------------------
+def movement_text(document: dict) -> str:
+    """The text of `regcalc movement` for its document (regcalc.movement.movement): the two ratios, the
+    change split into HQLA and net-outflow effects, the effects per group, the deals that moved most and
+    the adjustment rules that started or stopped applying."""
+    from regcalc.movement import DEAL_COLUMNS, LINE_COLUMNS
+
+    def ratio(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.6f}"
+
+    lines = [
+        f"LCR of {document['entity_id']} (scenario {document['scenario']}): {document['from']} "
+        f"{ratio(document['lcr_from'])} -> {document['to']} {ratio(document['lcr_to'])}, change "
+        f"{document['change']:+.6f}",
+        f"  HQLA effect        {document['hqla_effect']:+.6f}  (HQLA {amount(document['hqla_from'])} -> "
+        f"{amount(document['hqla_to'])}, over the net cash outflows of {document['from']})",
+        f"  net-outflow effect {document['net_outflow_effect']:+.6f}  (net cash outflows "
+        f"{amount(document['net_cash_outflows_from'])} -> {amount(document['net_cash_outflows_to'])})",
+        "",
+        f"Effects by {document['by']} (amounts in the reporting currency; lcr_effect sums to the change)",
+        *_indented(
+            table(
+                [[cell(row, column) for column in LINE_COLUMNS] for row in document["effects"]],
+                LINE_COLUMNS,
+                left=("group",),
+            ),
+            "  ",
+        ),
+        "",
+        "Deals that moved most (weighted amounts)",
+    ]
+    if document["deals"]:
+        cells = [[cell(row, column) for column in DEAL_COLUMNS] for row in document["deals"]]
+        lines += _indented(
+            table(
+                cells,
+                DEAL_COLUMNS,
+                left=("deal_id", "status", "product_type", "category_from", "category_to"),
+            ),
+            "  ",
+        )
+    else:
+        lines.append("  none")
+    for key, title in (("rules_started", "started"), ("rules_stopped", "stopped")):
+        rules = document[key]
+        lines.append("")
+        lines.append(f"Adjustment rules that {title} applying: {'none' if not rules else ''}".rstrip())
+        lines += [f"  {rule['rule_id']}  {rule['description'] or ''}".rstrip() for rule in rules]
+    return "\n".join(lines)
