@@ -40,8 +40,8 @@ def add_parsers(commands, date_type, positive_int) -> None:
         help="freeze the reported LCR of an entity and date in the append-only submission record",
         description="Copy fct_lcr's row of the entity, date and scenario into the table lcr_submissions of "
         "the target schema (not a dbt model: no build, rerun or --full-refresh changes it), with the lake "
-        "run and version it was built from, the code version, digests of the parameters and rules the marts were "
-        "built with, who and when. Resubmitting a date adds a version and needs --reason.",
+        "run and version it was built from, the code version, digests of the parameters and rules the marts "
+        "were built with, who and when. Resubmitting a date adds a version and needs --reason.",
     )
     submit.add_argument("--as-of", type=date_type, required=True, help="as-of date")
     submit.add_argument("--entity", required=True, help="entity_id")
