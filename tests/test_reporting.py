@@ -55,7 +55,7 @@ RULE = {
     "scenario": "base",
     "effective_from": D2.isoformat(),
     "expiry": "",
-    "priority": "10",
+    "priority": "15",
     "author": "t.tester",
     "approver": "r.reviewer",
     "approved_at": "2026-09-29",

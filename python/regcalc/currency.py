@@ -5,26 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from regcalc.marts import Marts
+from regcalc.marts import LCR_COLUMNS, Marts
 from regcalc.settings import RegcalcError
 
-CURRENCY_COLUMNS = (
-    "entity_id",
-    "as_of_date",
-    "currency",
-    "liability_share",
-    "hqla_level1",
-    "hqla_level2a",
-    "hqla_level2b",
-    "adj_15_cap",
-    "adj_40_cap",
-    "hqla",
-    "total_outflows",
-    "total_inflows",
-    "capped_inflows",
-    "net_cash_outflows",
-    "lcr",
-)
+# fct_lcr_currency's key and share of the liabilities, then the figures of `regcalc lcr`
+CURRENCY_COLUMNS = ("entity_id", "as_of_date", "currency", "liability_share", *LCR_COLUMNS[2:])
 
 
 def read_currency_lcr(

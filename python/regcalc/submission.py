@@ -27,25 +27,13 @@ from urllib.parse import urlparse
 
 from regcalc.decimals import MONEY
 from regcalc.lake import OBJECT_STORE_SCHEMES, Lake
-from regcalc.marts import Marts
+from regcalc.marts import LCR_COLUMNS, Marts
 from regcalc.pipeline import DEAL_DATASET, code_version
 from regcalc.settings import RegcalcError, Settings
 
 SUBMISSIONS_TABLE = "lcr_submissions"
 # The figures frozen: fct_lcr's amounts (money) and the ratio (stored as money: it is rounded to 6 decimals).
-FIGURES = (
-    "hqla_level1",
-    "hqla_level2a",
-    "hqla_level2b",
-    "adj_15_cap",
-    "adj_40_cap",
-    "hqla",
-    "total_outflows",
-    "total_inflows",
-    "capped_inflows",
-    "net_cash_outflows",
-    "lcr",
-)
+FIGURES = LCR_COLUMNS[2:]
 # The seed tables of the target whose rows the parameters digest covers (what the marts were built with).
 PARAMETER_SEEDS = (
     "lcr_classification_rules",

@@ -75,54 +75,28 @@ after_deal as (
 
 components as (
 
-    select
-        reported.scenario,
-        reported.as_of_date,
-        reported.entity_id,
-        reported.reporting_currency,
-        0 as stage_order,
-        'unadjusted' as stage,
-        {% for column in component_columns %}coalesce(unadjusted.{{ column }}, 0) as {{ column }}{{ ',' if not loop.last }}
-        {% endfor %}
-    from reported
-    left join unadjusted
-        on reported.as_of_date = unadjusted.as_of_date
-        and reported.entity_id = unadjusted.entity_id
-
-    union all
+    {#- (stage_order, stage, the CTE of its components, whether that CTE has a scenario: the unadjusted deals
+        have none, they are the same in every scenario) #}
+    {%- set stages = [(0, 'unadjusted', 'unadjusted', false), (1, 'deal', 'after_deal', true),
+                      (2, 'entity_category', 'entity_category_point', true),
+                      (3, 'lcr_components', 'lcr_components_point', true)] %}
+    {%- for stage_order, stage, cte, has_scenario in stages %}
+    {{ 'union all' if not loop.first }}
 
     select
         reported.scenario,
         reported.as_of_date,
         reported.entity_id,
         reported.reporting_currency,
-        1 as stage_order,
-        'deal' as stage,
-        {% for column in component_columns %}coalesce(after_deal.{{ column }}, 0) as {{ column }}{{ ',' if not loop.last }}
+        {{ stage_order }} as stage_order,
+        '{{ stage }}' as stage,
+        {% for column in component_columns %}coalesce({{ cte }}.{{ column }}, 0) as {{ column }}{{ ',' if not loop.last }}
         {% endfor %}
     from reported
-    left join after_deal
-        on reported.scenario = after_deal.scenario
-        and reported.as_of_date = after_deal.as_of_date
-        and reported.entity_id = after_deal.entity_id
-
-    {% for stage, point in [(2, 'entity_category_point'), (3, 'lcr_components_point')] %}
-    union all
-
-    select
-        reported.scenario,
-        reported.as_of_date,
-        reported.entity_id,
-        reported.reporting_currency,
-        {{ stage }} as stage_order,
-        '{{ point | replace("_point", "") }}' as stage,
-        {% for column in component_columns %}coalesce({{ point }}.{{ column }}, 0) as {{ column }}{{ ',' if not loop.last }}
-        {% endfor %}
-    from reported
-    left join {{ point }}
-        on reported.scenario = {{ point }}.scenario
-        and reported.as_of_date = {{ point }}.as_of_date
-        and reported.entity_id = {{ point }}.entity_id
+    left join {{ cte }}
+        on reported.as_of_date = {{ cte }}.as_of_date
+        and reported.entity_id = {{ cte }}.entity_id
+        {% if has_scenario %}and reported.scenario = {{ cte }}.scenario{% endif %}
     {% endfor %}
 
 ),
