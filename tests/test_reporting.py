@@ -96,7 +96,7 @@ def _build(spark, settings: Settings, project: Path, full_refresh: bool, tests: 
         from regcalc.warehouse import load_lake
 
         load_lake(spark, settings, schema=LAKE_SCHEMA)
-    command = ["build", *SELECT]
+    command = ["build", *SELECT, "--indirect-selection", "cautious"]  # tests of the selection only
     if full_refresh:
         command.append("--full-refresh")
     if not tests:
