@@ -341,3 +341,45 @@ def test_report_renders_every_chart_in_chromium(story, tmp_path):
     assert colours[bytes.fromhex("636efa")] > 2000 and colours[bytes.fromhex("ef553b")] > 500, (
         colours.most_common(8)
     )
+
+
+# --- the SQL of the reporting commands on every engine -----------------------------------------------------
+
+
+def _reporting_statements(marts: Marts, log) -> list[str]:
+    """Every statement of lcr --by-currency, movement, submit and restatements on these marts, in order
+    (the statements without rows recorded, not run: nothing is written)."""
+    from regcalc.submission import submit
+
+    statements: list[str] = []
+    marts.execute = statements.append
+    read_currency_lcr(marts)
+    movement(marts, "E_R", D1, D2, by="lcr_section")
+    submit(marts, marts.settings, "E_R", D1, reason="dialect check")
+    restatements(marts, D1)
+    return statements + log.queries
+
+
+def test_every_reporting_statement_is_sql_of_spark_postgres_and_redshift(story, monkeypatch):
+    """As test_explain does for the analyst commands: the statements as the local target's adapter renders
+    them parse as Spark SQL; the same as the redshift target's adapter renders them (replaying the local
+    results, nothing connects) parse as PostgreSQL and Redshift. None is left unparsed (exp.Command)."""
+    from regcalc.redshift_check import PLACEHOLDER_ENV, sql_problems
+    from test_explain import QueryLog
+
+    if story["settings"].target != "local":
+        pytest.skip("rendered for Spark and Redshift from the local build")
+    with Marts(story["settings"]) as marts:
+        on_target = QueryLog(marts)
+        spark_statements = _reporting_statements(marts, on_target)
+    for name, value in PLACEHOLDER_ENV.items():
+        monkeypatch.setenv(name, value)
+    with Marts(dataclasses.replace(story["settings"], target="redshift")) as marts:
+        redshift_statements = _reporting_statements(marts, QueryLog(marts, replay=on_target))
+    assert len(spark_statements) == len(redshift_statements) > 10
+    assert any(statement.startswith("insert into") for statement in redshift_statements)
+    for statement in spark_statements:
+        assert sql_problems(statement, "spark") == [], statement
+    for statement in redshift_statements:
+        for dialect in ("postgres", "redshift"):
+            assert sql_problems(statement, dialect) == [], (dialect, statement)
