@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         "`dbt build` on the same SparkSession and print the LCR.",
         epilog="A lake at s3a://bucket/prefix needs Spark's S3A connector (`make jars`); its settings are "
         "REGCALC_S3A_JARS and the REGCALC_S3_* variables (`regcalc --help`). Credentials: S3A's chain "
-        "(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, then an instance or container role).",
+        "(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, then an instance role).",
     )
     run.add_argument(
         "--input",
