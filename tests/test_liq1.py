@@ -51,31 +51,25 @@ def _decimal(value) -> Decimal | None:
     return None if value in (None, "") else Decimal(str(value)).quantize(SIX)
 
 
+def _quarter_entry(row: dict) -> tuple[tuple, tuple]:
+    """A quarterly row (of expected_liq1.csv or fct_liq1_entity_quarter) as (entity, period, row) ->
+    (parameter_set, observations, unweighted, weighted), amounts as 6-decimal Decimals."""
+    return (row["entity_id"], row["reporting_period"], int(row["liq1_row"])), (
+        row["parameter_set"],
+        int(row["observation_count"]),
+        _decimal(row["unweighted_value"]),
+        _decimal(row["weighted_value"]),
+    )
+
+
 def expected_quarters() -> dict[tuple, tuple]:
-    """expected_liq1.csv as {(entity, period, row): (parameter_set, observations, unweighted, weighted)}."""
-    return {
-        (row["entity_id"], row["reporting_period"], int(row["liq1_row"])): (
-            row["parameter_set"],
-            int(row["observation_count"]),
-            _decimal(row["unweighted_value"]),
-            _decimal(row["weighted_value"]),
-        )
-        for row in _csv(CASE_DIR / "expected_liq1.csv")
-    }
+    """expected_liq1.csv, the case's quarters computed by hand."""
+    return dict(map(_quarter_entry, _csv(CASE_DIR / "expected_liq1.csv")))
 
 
 def quarter_rows(rows) -> dict[tuple, tuple]:
     """fct_liq1_entity_quarter's base rows in the shape of expected_quarters."""
-    return {
-        (row["entity_id"], row["reporting_period"], int(row["liq1_row"])): (
-            row["parameter_set"],
-            int(row["observation_count"]),
-            _decimal(row["unweighted_value"]),
-            _decimal(row["weighted_value"]),
-        )
-        for row in rows
-        if row["scenario"] == "base"
-    }
+    return dict(_quarter_entry(row) for row in rows if row["scenario"] == "base")
 
 
 @pytest.fixture(scope="module")
@@ -430,3 +424,33 @@ def test_hand_case_on_postgres_matches_the_hand_computation(spark, case_build, p
     finally:
         connection.close()
     assert quarter_rows(rows) == expected_quarters()
+
+
+# --- regcalc recalc --------------------------------------------------------------------------------------
+
+
+def test_recalc_rebuilds_every_date_after_a_parameter_set_change(tmp_path):
+    """A changed override row is read by dbt alone: the plan rebuilds the seed and everything downstream of
+    int_deal_liquidity on every date of the lake, without rerunning the jobs (synthetic project of
+    tests/test_recalc.py plus the seed)."""
+    from regcalc.recalc import BuildState, make_plan, manifest_graph
+    from test_recalc import DOWNSTREAM_OF_DEAL_POINT, LAKE, POINT_MODELS, synthetic_manifest, write_seeds
+
+    manifest = synthetic_manifest()
+    manifest["nodes"]["seed.regcalc.param_rate_overrides"] = {
+        "name": "param_rate_overrides",
+        "resource_type": "seed",
+    }
+    manifest["parent_map"]["model.regcalc.int_deal_liquidity"].append("seed.regcalc.param_rate_overrides")
+    previous, now = write_seeds(tmp_path / "previous"), write_seeds(tmp_path / "now")
+    for seeds, rate in ((previous, "0.03"), (now, "0.04")):
+        (seeds / "jurisdictions").mkdir()
+        (seeds / "jurisdictions" / "param_rate_overrides.csv").write_text(
+            f"parameter_set,category_code,rate\nUS_LCR,OUT_RETAIL_STABLE,{rate}\n", encoding="utf-8"
+        )
+    plan = make_plan(manifest_graph(manifest), POINT_MODELS, BuildState(previous, dict(LAKE)), now, LAKE)
+    assert plan.changes == ["jurisdictions seed changed: param_rate_overrides: 2 row(s)"]
+    assert plan.dates == sorted(LAKE)
+    assert set(plan.models) == {"param_rate_overrides", "int_deal_liquidity", *DOWNSTREAM_OF_DEAL_POINT}
+    assert plan.models[:2] == ["param_rate_overrides", "int_deal_liquidity"]
+    assert not plan.rerun_jobs and not plan.full_refresh

@@ -1,29 +1,23 @@
 -- A parameter set overrides run-off (param_outflow_rates) and inflow (param_inflow_rates) rates only:
 -- an override of any other category (an HQLA haircut, an excluded category) or of a category that no
--- parameter seed has is a row here.
+-- parameter seed has is a row here (int_star__product_categories lists the seeds' categories).
 with overrides as (
 
     select * from {{ ref('param_rate_overrides') }}
 
 ),
 
-outflow_rates as (
+parameter_categories as (
 
-    select * from {{ ref('param_outflow_rates') }}
-
-),
-
-inflow_rates as (
-
-    select * from {{ ref('param_inflow_rates') }}
+    select * from {{ ref('int_star__product_categories') }}
 
 ),
 
 flow_categories as (
 
-    select outflow_rates.category_code from outflow_rates
-    union all
-    select inflow_rates.category_code from inflow_rates
+    select distinct parameter_categories.category_code
+    from parameter_categories
+    where parameter_categories.lcr_section in ('outflow', 'inflow')
 
 ),
 

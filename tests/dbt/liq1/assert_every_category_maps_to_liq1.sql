@@ -1,31 +1,13 @@
--- Every category of the parameter seeds has a row in liq1_category_rows (its LIQ1 row, or blank with
--- the reason it is not in LIQ1), and every category a deal was classified into too: a category added
--- to a seed without a LIQ1 mapping is a row here.
-with haircuts as (
+-- Every category of the parameter seeds (int_star__product_categories lists each of them) has a row in
+-- liq1_category_rows (its LIQ1 row, or blank with the reason it is not in LIQ1), and every category a
+-- deal was classified into too: a category added to a seed without a LIQ1 mapping is a row here.
+with parameter_categories as (
 
-    select * from {{ ref('param_hqla_haircuts') }}
-
-),
-
-outflow_rates as (
-
-    select * from {{ ref('param_outflow_rates') }}
+    select * from {{ ref('int_star__product_categories') }}
 
 ),
 
-inflow_rates as (
-
-    select * from {{ ref('param_inflow_rates') }}
-
-),
-
-excluded as (
-
-    select * from {{ ref('param_excluded_categories') }}
-
-),
-
-deals as (
+deal_categories as (
 
     select * from {{ ref('int_lcr_category_totals__adjusted') }}
 
@@ -39,15 +21,11 @@ category_rows as (
 
 categories as (
 
-    select haircuts.category_code, 'param_hqla_haircuts' as found_in from haircuts
+    select distinct parameter_categories.category_code, 'parameter seeds' as found_in
+    from parameter_categories
     union all
-    select outflow_rates.category_code, 'param_outflow_rates' as found_in from outflow_rates
-    union all
-    select inflow_rates.category_code, 'param_inflow_rates' as found_in from inflow_rates
-    union all
-    select excluded.category_code, 'param_excluded_categories' as found_in from excluded
-    union all
-    select distinct deals.category_code, 'int_lcr_category_totals__adjusted' as found_in from deals
+    select distinct deal_categories.category_code, 'int_lcr_category_totals__adjusted' as found_in
+    from deal_categories
 
 ),
 
