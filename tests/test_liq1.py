@@ -199,7 +199,7 @@ def test_template_json_and_csv_are_the_hand_computed_quarter(case_build, capsys)
 
     assert main(["template", "liq1", "--entity", "U1", "--quarter", "2026Q3", "--format", "csv"]) == 0
     lines = list(csv.DictReader(capsys.readouterr().out.splitlines()))
-    # CSV as displayed: amounts with 2 decimals, the ratio (row 23) with 4
+    # CSV: amounts to the cent, the ratio (row 23) with its 6 published decimals
     assert [
         {key: (value or None) for key, value in line.items()} | {"liq1_row": int(line["liq1_row"])}
         for line in lines
@@ -207,7 +207,7 @@ def test_template_json_and_csv_are_the_hand_computed_quarter(case_build, capsys)
         {
             **row,
             "unweighted_value": None if row["unweighted_value"] is None else f"{row['unweighted_value']:.2f}",
-            "weighted_value": f"{row['weighted_value']:.4f}"
+            "weighted_value": f"{row['weighted_value']:.6f}"
             if row["liq1_row"] == 23
             else f"{row['weighted_value']:.2f}",
         }
@@ -386,6 +386,7 @@ def test_hand_case_on_postgres_matches_the_hand_computation(spark, case_build, p
     warehouse = dataclasses.replace(case_build["local"], target="postgres")
     load_lake(spark, warehouse, schema=EXTRA["lake_schema"])
     invoke_dbt(["build"], warehouse, {**EXTRA, "apply_adjustments": False}, project_dir=case_build["project"])
+    capsys.readouterr()  # dbt's console output
     assert (
         main(
             [

@@ -134,6 +134,17 @@ def value_text(row: dict, column: str) -> str:
     return f"{value:,.2f}"
 
 
+def _csv_cells(row: dict) -> dict:
+    places = 6 if row["liq1_row"] == LCR_ROW else 2
+    return {
+        **row,
+        **{
+            column: None if row[column] is None else f"{row[column]:.{places}f}"
+            for column in ("unweighted_value", "weighted_value")
+        },
+    }
+
+
 def render_text(liq1: Liq1, fmt: str) -> str:
     """The template as an aligned table (with a heading), CSV or JSON."""
     from regcalc import render
@@ -142,7 +153,8 @@ def render_text(liq1: Liq1, fmt: str) -> str:
         return render.to_json(liq1.document())
     rows = liq1.disclosed_rows()
     if fmt == "csv":
-        return render.rows(rows, ROW_COLUMNS, "csv")
+        # amounts to the cent, the ratio (row 23) to its 6 published decimals; shaded cells empty
+        return render.rows([_csv_cells(row) for row in rows], ROW_COLUMNS, "csv")
     heading = (
         f"{TITLE}\nentity {liq1.entity_id}, {liq1.reporting_period}, scenario {liq1.scenario}, "
         f"amounts in {liq1.reporting_currency}, parameter set {liq1.parameter_set}\n"

@@ -1,6 +1,6 @@
 -- A parameter set overrides run-off (param_outflow_rates) and inflow (param_inflow_rates) rates only:
 -- an override of any other category (an HQLA haircut, an excluded category) or of a category that no
--- parameter seed has is a row here (int_star__product_categories lists the seeds' categories).
+-- parameter seed has is a row here (dim_product lists the seeds' categories with their section).
 with overrides as (
 
     select * from {{ ref('param_rate_overrides') }}
@@ -9,7 +9,7 @@ with overrides as (
 
 parameter_categories as (
 
-    select * from {{ ref('int_star__product_categories') }}
+    select * from {{ ref('dim_product') }}
 
 ),
 

@@ -1,9 +1,9 @@
--- Every category of the parameter seeds (int_star__product_categories lists each of them) has a row in
+-- Every category of the parameter seeds (dim_product lists each of them, per product type) has a row in
 -- liq1_category_rows (its LIQ1 row, or blank with the reason it is not in LIQ1), and every category a
 -- deal was classified into too: a category added to a seed without a LIQ1 mapping is a row here.
 with parameter_categories as (
 
-    select * from {{ ref('int_star__product_categories') }}
+    select * from {{ ref('dim_product') }}
 
 ),
 
