@@ -455,3 +455,48 @@ def test_recalc_rebuilds_every_date_after_a_parameter_set_change(tmp_path):
     assert set(plan.models) == {"param_rate_overrides", "int_deal_liquidity", *DOWNSTREAM_OF_DEAL_POINT}
     assert plan.models[:2] == ["param_rate_overrides", "int_deal_liquidity"]
     assert not plan.rerun_jobs and not plan.full_refresh
+
+
+def test_template_table_blanks_shaded_cells_and_shows_the_ratio_as_a_percentage():
+    """The table layout of `regcalc template liq1`, on the case's expected U1 2026Q3 (no database)."""
+    import datetime as dt
+
+    from regcalc.liq1 import Liq1, render_text
+
+    template = {int(row["liq1_row"]): row for row in _csv(SEEDS_DIR / "liq1" / "liq1_template_rows.csv")}
+    expected = _expected_template("U1", "2026Q3")
+    rows = [
+        {
+            **row,
+            "parent_row": int(template[row["liq1_row"]]["parent_row"] or 0) or None,
+            "section": template[row["liq1_row"]]["section"],
+            "unweighted_reported": template[row["liq1_row"]]["unweighted_reported"] == "true",
+            # a shaded cell holds a value in the mart: the table must not show it
+            "unweighted_value": float(row["unweighted_value"] if row["unweighted_value"] is not None else 1),
+            "weighted_value": float(row["weighted_value"]),
+        }
+        for row in expected
+    ]
+    for row in rows:
+        if row["liq1_row"] > 20:
+            row["unweighted_value"] = None
+    liq1 = Liq1("U1", "2026Q3", "base", "USD", "US_LCR", 2, dt.date(2026, 9, 29), dt.date(2026, 9, 30), rows)
+    lines = render_text(liq1, "table").splitlines()
+    assert lines[:3] == [
+        "LIQ1: Liquidity Coverage Ratio (LCR)",
+        "entity U1, 2026Q3, scenario base, amounts in USD, parameter set US_LCR",
+        "simple averages of 2 daily observations (2026-09-29 to 2026-09-30)",
+    ]
+    body = lines[5:]
+    assert len(body) == 23
+    for line, row in zip(body, expected, strict=True):
+        cells = line.split()
+        assert cells[0] == str(row["liq1_row"])
+        assert " ".join(cells[1:]).startswith(row["row_label"])
+        weighted = (
+            f"{row['weighted_value'] * 100:.2f}%"
+            if row["liq1_row"] == 23
+            else f"{row['weighted_value']:,.2f}"
+        )
+        unweighted = [] if row["unweighted_value"] is None else [f"{row['unweighted_value']:,.2f}"]
+        assert cells[len(cells) - 1 - len(unweighted) :] == [*unweighted, weighted], line
