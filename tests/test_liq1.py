@@ -490,13 +490,10 @@ def test_template_table_blanks_shaded_cells_and_shows_the_ratio_as_a_percentage(
     body = lines[5:]
     assert len(body) == 23
     for line, row in zip(body, expected, strict=True):
-        cells = line.split()
-        assert cells[0] == str(row["liq1_row"])
-        assert " ".join(cells[1:]).startswith(row["row_label"])
         weighted = (
             f"{row['weighted_value'] * 100:.2f}%"
             if row["liq1_row"] == 23
             else f"{row['weighted_value']:,.2f}"
         )
         unweighted = [] if row["unweighted_value"] is None else [f"{row['unweighted_value']:,.2f}"]
-        assert cells[len(cells) - 1 - len(unweighted) :] == [*unweighted, weighted], line
+        assert line.split() == [str(row["liq1_row"]), *row["row_label"].split(), *unweighted, weighted]
