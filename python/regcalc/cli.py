@@ -7,6 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from regcalc.cli_template import add_template_parser, cmd_template
 from regcalc.settings import RegcalcError, Settings, environment_help
 
 TARGET_HELP = "dbt target (default local, or $REGCALC_TARGET)"
@@ -221,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (json: one document)",
     )
     impact.add_argument("--target", help=TARGET_HELP + "; the LCR without rules is built there too")
+    add_template_parser(commands, TARGET_HELP)
     return parser
 
 
@@ -246,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             "load-lake": cmd_load_lake,
             "publish": cmd_publish,
             "rules": cmd_rules,
+            "template": cmd_template,
         }
         return commands[args.command](args)
     except RegcalcError as error:
