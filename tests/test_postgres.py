@@ -186,7 +186,7 @@ def test_loading_dates_replaces_only_those_dates_and_keeps_hostile_text(spark, p
         "entity_id int, entity_name string, as_of_date date",
     ).withColumn("entity_id", F.col("entity_id").cast("string"))
     lake.stage(frame, "r1", "entities")
-    lake.publish("r1", ["entities"])
+    lake.publish("r1", ["entities"], {"run_id": "r1"})
     dataset = LakeDataset("entities", (("entity_id", "varchar(65535)"), ("entity_name", "varchar(65535)")))
     connection = connect_postgres("postgres")
 
@@ -202,7 +202,7 @@ def test_loading_dates_replaces_only_those_dates_and_keeps_hostile_text(spark, p
 
         changed = frame.where(F.col("as_of_date") == F.lit(second)).withColumn("entity_name", F.lit("new"))
         lake.stage(changed, "r2", "entities")
-        lake.publish("r2", ["entities"])
+        lake.publish("r2", ["entities"], {"run_id": "r2"})
         rows, _ = load_postgres(lake, connection, "hostile_lake", [second], [dataset])
         assert rows == {"entities": len(values)}
         assert loaded() == [row for row in expected if row[0] == first] + [

@@ -207,9 +207,9 @@ def test_redshift_check_fails_on_a_seed_typed_string_and_a_cast_to_double(tmp_pa
     project = copy_project(tmp_path / "project")
     seeds_yaml = project / "seeds" / "regulatory" / "_regulatory__seeds.yml"
     text = seeds_yaml.read_text()
-    typed = "column_types: {cap_code: *text, cap_value: *double,"
+    typed = "column_types: {cap_code: *text, cap_value: *rate,"
     assert typed in text
-    seeds_yaml.write_text(text.replace(typed, "column_types: {cap_code: string, cap_value: *double,"))
+    seeds_yaml.write_text(text.replace(typed, "column_types: {cap_code: string, cap_value: *rate,"))
     (project / "models" / "marts" / "fct_spark_habit.sql").write_text(
         "select\n    cast(lcr.lcr as double) as lcr\nfrom {{ ref('fct_lcr') }} as lcr\n"
     )

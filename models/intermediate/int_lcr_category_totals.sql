@@ -23,6 +23,7 @@ final as (
         {{ money('sum(deals.unwind_level2b)') }} as unwind_level2b,
         count(*) as deal_count,
         sum(case when deals.is_adjusted then 1 else 0 end) as adjusted_deal_count,
+        deals.parameter_set,
         -- one run publishes a whole as-of date, so every deal of the group has the same run_id
         max(deals.run_id) as run_id
     from deals
@@ -33,7 +34,8 @@ final as (
         deals.category_code,
         deals.reporting_currency,
         deals.lcr_section,
-        deals.hqla_level
+        deals.hqla_level,
+        deals.parameter_set
 
 )
 

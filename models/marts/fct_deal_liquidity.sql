@@ -25,6 +25,7 @@ final as (
         deals.category_code,
         deals.lcr_section,
         deals.hqla_level,
+        deals.parameter_set,
         deals.parameter_table,
         deals.bcbs_paragraph,
         deals.amount,

@@ -42,6 +42,7 @@ published as (
         ratio.adjusted_deal_count,
         ratio.is_adjusted as has_component_adjustments,
         ratio.adjustment_rule_ids as component_adjustment_rule_ids,
+        ratio.parameter_set,
         ratio.run_id
     from lcr_computed as ratio
 
@@ -77,6 +78,7 @@ final as (
         published.adjusted_deal_count,
         published.has_component_adjustments,
         published.component_adjustment_rule_ids,
+        published.parameter_set,
         published.run_id
     from published
 

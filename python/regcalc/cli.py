@@ -7,6 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from regcalc.cli_template import add_template_parser, cmd_template
 from regcalc.settings import RegcalcError, Settings, environment_help
 
 TARGET_HELP = "dbt target (default local, or $REGCALC_TARGET)"
@@ -78,8 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read the extract in --input, write the deal-level lake, then run "
         "`dbt build` on the same SparkSession and print the LCR.",
         epilog="A lake at s3a://bucket/prefix needs Spark's S3A connector (`make jars`); its settings are "
-        "the REGCALC_S3* variables (`regcalc --help`). Credentials: S3A's chain (AWS_ACCESS_KEY_ID / "
-        "AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, then an instance or container role).",
+        "REGCALC_S3A_JARS and the REGCALC_S3_* variables (`regcalc --help`). Credentials: S3A's chain "
+        "(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, then an instance role).",
     )
     run.add_argument(
         "--input",
@@ -230,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     from regcalc import cli_reporting
 
     cli_reporting.add_parsers(commands, _date, _positive_int)
+    add_template_parser(commands, TARGET_HELP)
     return parser
 
 
@@ -255,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             "load-lake": cmd_load_lake,
             "publish": cmd_publish,
             "rules": cmd_rules,
+            "template": cmd_template,
         }
         from regcalc.cli_reporting import COMMANDS as REPORTING_COMMANDS
 

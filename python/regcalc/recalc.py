@@ -37,7 +37,10 @@ from regcalc.rules import approval_status, load_points
 from regcalc.settings import PROJECT_DIR, RegcalcError, Settings
 
 RULE_SEEDS = ("adjustment_rules", "adjustment_conditions", "adjustment_actions")
-SEED_FOLDERS = ("adjustments", "regulatory")
+# Seeds that dbt alone reads, on every as-of date: the parameter sets (national discretions) and the
+# template LIQ1's rows and category mapping. A changed row rebuilds the seed and what reads it, every date.
+DBT_PARAMETER_FOLDERS = ("jurisdictions", "liq1")
+SEED_FOLDERS = ("adjustments", "regulatory", *DBT_PARAMETER_FOLDERS)
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,18 @@ def rule_dates(row: dict[str, str], lake_dates: Iterable[str]) -> set[str]:
     return {day for day in lake_dates if start <= date.fromisoformat(day) <= end}
 
 
+def seed_changes(old_dir: Path, new_dir: Path) -> list[tuple[str, str]]:
+    """(seed, what changed) for each seed of a folder that differs between two versions of it."""
+    changes = [
+        (path.stem, f"{count} row(s)")
+        for path in sorted(new_dir.glob("*.csv"))
+        if (count := changed_seed_rows(old_dir, new_dir, path.stem))
+    ]
+    return changes + [
+        (path.stem, "removed") for path in sorted(old_dir.glob("*.csv")) if not (new_dir / path.name).exists()
+    ]
+
+
 def changed_seed_rows(old_dir: Path, new_dir: Path, name: str) -> int:
     """How many rows differ between two versions of a seed (row by row, order ignored)."""
     old = [tuple(row.items()) for row in read_rows(old_dir / f"{name}.csv")]
@@ -246,20 +261,9 @@ def make_plan(
         return plan
 
     lake_dates = sorted(current_lake_runs)
-    regulatory = [
-        f"{path.stem}: {count} row(s)"
-        for path in sorted((seeds_dir / "regulatory").glob("*.csv"))
-        if (
-            count := changed_seed_rows(previous.seeds_dir / "regulatory", seeds_dir / "regulatory", path.stem)
-        )
-    ]
-    regulatory += [
-        f"{path.stem}: removed"
-        for path in sorted((previous.seeds_dir / "regulatory").glob("*.csv"))
-        if not (seeds_dir / "regulatory" / path.name).exists()
-    ]
+    regulatory = seed_changes(previous.seeds_dir / "regulatory", seeds_dir / "regulatory")
     if regulatory:
-        plan.changes += [f"regulatory parameters changed: {change}" for change in regulatory]
+        plan.changes += [f"regulatory parameters changed: {name}: {change}" for name, change in regulatory]
         plan.rerun_jobs = "the classification, haircuts and rates are applied by the jobs to every deal"
         plan.dates = lake_dates
 
@@ -305,6 +309,14 @@ def make_plan(
             if point not in affected_points and graph.has_edge(seed_id, point_id)
         ]
         plan.points = [point for point in point_models if point in affected_points]
+
+    # Parameter sets and LIQ1 seeds: the seed and everything downstream, on every date of the lake
+    for folder in DBT_PARAMETER_FOLDERS:
+        for name, change in seed_changes(previous.seeds_dir / folder, seeds_dir / folder):
+            plan.changes.append(f"{folder} seed changed: {name}: {change}")
+            if (seeds_dir / folder / f"{name}.csv").exists():
+                start_nodes.add(node_id(graph, name, "seed"))
+            dates |= set(lake_dates)
 
     # Lake partitions
     new_dates = sorted(day for day, run in current_lake_runs.items() if previous.lake_runs.get(day) != run)

@@ -32,6 +32,7 @@ import pyarrow.parquet
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from regcalc import contract, spark_errors
 from regcalc.decimals import MONEY
@@ -354,14 +355,27 @@ class ReferenceData:
         rows = (
             [row for row in self.rows if row[0] in as_of_dates] if as_of_dates and self.dated else self.rows
         )
-        return spark.createDataFrame(rows, self.schema)
+        return driver_frame(spark, rows, self.schema)
 
     def snapshots(self, spark: SparkSession, as_of_dates: list[date]) -> DataFrame:
         """A full snapshot per as-of date for the lake: an undated one is repeated for every date."""
         if self.dated:
             return self.frame(spark, as_of_dates)
-        dates = spark.createDataFrame([(day,) for day in sorted(as_of_dates)], "as_of_date date")
+        date_schema = T.StructType([T.StructField(contract.SNAPSHOT_DATE, T.DateType())])
+        dates = driver_frame(spark, [(day,) for day in sorted(as_of_dates)], date_schema)
         return dates.crossJoin(self.frame(spark)).select(*REFERENCE_SCHEMAS[self.name].fieldNames())
+
+
+def driver_frame(spark: SparkSession, rows: list[tuple], schema: T.StructType) -> DataFrame:
+    """Rows held by the driver as a DataFrame of `schema`, handed to the JVM as one Arrow table.
+
+    A list given to createDataFrame becomes a Python RDD whose rows a Python worker converts on the
+    executors; the jobs are otherwise plain DataFrame plans, so a cluster's executors need no Python at
+    all (tests/test_cluster.py runs them without one)."""
+    table = pyarrow.Table.from_pylist(
+        [dict(zip(schema.fieldNames(), row, strict=True)) for row in rows], schema=to_arrow_schema(schema)
+    )
+    return spark.createDataFrame(table)
 
 
 def read_reference(source: InputFile, header: list[str]) -> tuple[ReferenceData, list[str]]:
