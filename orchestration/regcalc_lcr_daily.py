@@ -165,6 +165,14 @@ def publish_docs(project_dir: str, **_context) -> None:
 
 
 ENVIRONMENT = task_environment()
+# spark-submit's driver runs python/regcalc_submit.py with the virtualenv's Python, which has pyspark and
+# regcalc (the wheel's launcher would take `python3` from PATH); the executors run no Python.
+JOBS_ENVIRONMENT = {
+    **ENVIRONMENT,
+    "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", str(BIN / "python")),
+    "PYSPARK_DRIVER_PYTHON": os.environ.get("PYSPARK_DRIVER_PYTHON", str(BIN / "python")),
+}
+RETRY_DELAY = dt.timedelta(minutes=2)
 RUN_ID = f"{{{{ ti.xcom_pull(task_ids={JOBS_TASK!r}) }}}}"
 AS_OF = f"{{{{ ti.xcom_pull(task_ids={AS_OF_TASK!r}) }}}}"
 # Every dbt invocation: the run log's run id, the lake, and the one date the incremental models rewrite.
@@ -215,15 +223,13 @@ with DAG(
         run_day = (dag_run.logical_date or dag_run.run_after).date()
         return (run_day - dt.timedelta(days=1)).isoformat()
 
-    @task.bash(
-        task_id=JOBS_TASK, env=ENVIRONMENT, append_env=True, retries=1, retry_delay=dt.timedelta(minutes=5)
-    )
+    @task.bash(task_id=JOBS_TASK, env=JOBS_ENVIRONMENT, append_env=True, retries=1, retry_delay=RETRY_DELAY)
     def spark_jobs(as_of: str, params=None) -> str:
         """The Spark jobs; the last line it prints is their run id (stdout of regcalc; progress is stderr)."""
         jobs = shlex.join(jobs_command(as_of, params["input"]))
         return f"set -o pipefail; run_id=$({jobs} | tail -n 1) && echo $run_id"
 
-    @task.bash(env=ENVIRONMENT, append_env=True, retries=2, retry_delay=dt.timedelta(minutes=2))
+    @task.bash(env=ENVIRONMENT, append_env=True, retries=2, retry_delay=RETRY_DELAY)
     def load_lake(as_of: str) -> str:
         """The lake's current version of the date into the target."""
         return shlex.join([str(BIN / "regcalc"), "load-lake", "--as-of", as_of])

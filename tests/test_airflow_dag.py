@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -35,6 +36,7 @@ from test_postgres import KEYS, assert_same_table
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 AIRFLOW_VENV = PROJECT_DIR / ".venv-airflow"
+DAG_FILE = PROJECT_DIR / "orchestration" / "regcalc_lcr_daily.py"
 SCHEMA = "airflow_dag"
 CONNECTION_ID = "regcalc_warehouse"
 
@@ -50,6 +52,8 @@ def _environment(tmp_path: Path, server: pgserver.PostgresServer, small_bank: Pa
     environment.update(
         {
             "AIRFLOW_HOME": str(tmp_path / "airflow"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(tmp_path / "airflow" / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
             f"AIRFLOW_CONN_{CONNECTION_ID.upper()}": json.dumps(connection),
             "REGCALC_WAREHOUSE_CONN_ID": CONNECTION_ID,
             "REGCALC_PROJECT_DIR": str(PROJECT_DIR),
@@ -85,6 +89,9 @@ def test_the_dag_builds_the_lcr_of_the_command_line(spark, small_bank, small_ban
     with pgserver.start() as server:
         environment = _environment(tmp_path, server, small_bank, [dates[0], dates[1], dates[1]])
         _parse_project(environment)
+        dags = Path(environment["AIRFLOW__CORE__DAGS_FOLDER"])  # the deployment: the DAG file alone
+        dags.mkdir(parents=True)
+        shutil.copy(DAG_FILE, dags)
         log = tmp_path / "airflow.log"
         started = time.monotonic()
         with log.open("w") as output:

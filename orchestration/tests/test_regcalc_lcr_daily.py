@@ -1,12 +1,12 @@
 """The DAG in Airflow's own virtualenv (.venv-airflow): it imports, has the expected tasks and dependencies
 (one task per dbt seed and model, wired as the manifest's graph), and runs end to end with `dag.test()`.
 
-Run by tests/test_airflow_dag.py (the project's test run), which prepares what this needs in the
-environment: the DAG's settings (REGCALC_PROJECT_DIR, REGCALC_DBT_MANIFEST, REGCALC_INPUT, REGCALC_TARGET,
-REGCALC_LAKE, REGCALC_HOME, REGCALC_SCHEMA, REGCALC_WAREHOUSE_CONN_ID and the connection itself as
-AIRFLOW_CONN_<ID>), AIRFLOW_HOME (a fresh folder) and REGCALC_DAG_TEST_DATES: the as-of dates to run, in
-order (a date may repeat: a rerun). The results in the warehouse are compared with the command line's by
-that test.
+Run by tests/test_airflow_dag.py (the project's test run), which deploys the DAG as README "Airflow"
+says: the DAG file copied into a dags folder (AIRFLOW__CORE__DAGS_FOLDER, in a fresh AIRFLOW_HOME), and the
+DAG's settings in the environment (REGCALC_PROJECT_DIR, REGCALC_DBT_MANIFEST, REGCALC_INPUT, REGCALC_TARGET,
+REGCALC_LAKE, REGCALC_HOME, REGCALC_SCHEMA, REGCALC_WAREHOUSE_CONN_ID with the connection as
+AIRFLOW_CONN_<ID>), plus REGCALC_DAG_TEST_DATES: the as-of dates to run, in order (a date may repeat: a
+rerun). That test compares the results in the warehouse with the command line's.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import yaml
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import DagRunState
 
-DAG_FILE = Path(__file__).resolve().parents[1] / "regcalc_lcr_daily.py"
+DAG_FILE = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]) / "regcalc_lcr_daily.py"
+PROJECT_DIR = Path(os.environ["REGCALC_PROJECT_DIR"])
 DAG_ID = "regcalc_lcr_daily"
 # Tasks besides the dbt nodes, with their upstream tasks.
 STEPS = {
@@ -82,7 +83,7 @@ def test_every_seed_and_model_is_one_task_wired_as_the_manifest(dag, manifest):
 
 
 def test_the_adjustment_points_are_tasks_of_their_own(dag):
-    project = yaml.safe_load((DAG_FILE.parents[1] / "dbt_project.yml").read_text())
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
     points = project["vars"]["adjustment_points"]
     assert len(points) == 3
     for point in points.values():
@@ -94,12 +95,12 @@ def test_the_jobs_task_runs_regcalc_or_spark_submit(monkeypatch):
     spec = importlib.util.spec_from_file_location("regcalc_lcr_daily", DAG_FILE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    bin_dir = Path(os.environ["REGCALC_PROJECT_DIR"]) / ".venv" / "bin"
+    bin_dir = PROJECT_DIR / ".venv" / "bin"
     arguments = ["run", "--skip-dbt", "--as-of", "2026-09-30", "--input", "/extracts/2026-09-30"]
     monkeypatch.setattr(module, "SPARK_SUBMIT_ARGS", [])
     assert module.jobs_command("2026-09-30", "/extracts/{as_of}") == [str(bin_dir / "regcalc"), *arguments]
     monkeypatch.setattr(module, "SPARK_SUBMIT_ARGS", ["--master", "yarn", "--deploy-mode", "client"])
-    entry_point = Path(os.environ["REGCALC_PROJECT_DIR"]) / "python" / "regcalc_submit.py"
+    entry_point = PROJECT_DIR / "python" / "regcalc_submit.py"
     assert module.jobs_command("2026-09-30", "/extracts/{as_of}") == [
         str(bin_dir / "spark-submit"),
         "--master",
