@@ -53,7 +53,7 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import DAG, Param, TriggerRule, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 from cosmos.operators.local import DbtDocsLocalOperator
 
 DAG_ID = "regcalc_lcr_daily"
@@ -186,6 +186,9 @@ DBT_EXECUTION = ExecutionConfig(
     execution_mode=ExecutionMode.LOCAL,
     invocation_mode=InvocationMode.SUBPROCESS,  # dbt lives in the project's virtualenv, not Airflow's
     dbt_executable_path=BIN / "dbt",
+    # A test of several models (relationships, keys_preserved, the audit checks) runs in the task of the
+    # last of them to be built: dbt's default (eager) would run it with the first, before the others exist.
+    test_indirect_selection=TestIndirectSelection.BUILDABLE,
 )
 
 with DAG(

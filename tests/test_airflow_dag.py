@@ -8,11 +8,12 @@ as-of date. The run is the production shape on one machine: the jobs through the
 address and password reach the tasks only as an Airflow connection (REGCALC_WAREHOUSE_CONN_ID), and every dbt
 model built by its own task in a subprocess of the project's dbt.
 
-The small bank's two dates are run in order, then the second again (a rerun of a date). The DAG's fct_lcr
-must then equal, row for row, the LCR that `regcalc run` (jobs and dbt build in one process, local Spark
-target: fixture small_bank_marts) built from the same extract, every column but the run id; each row's
-run id must be the run that published the date's current lake version: the rerun's for the second date,
-the first run's for the first date, which the rerun left as it was.
+The small bank's first date is run, then run again (a rerun: the first run built every model from scratch,
+the rerun replaces the date in the incremental models). The DAG's fct_lcr must then equal, row for row, the
+LCR that `regcalc run` (jobs and dbt build in one process, local Spark target: fixture small_bank_marts)
+built from the same extract for that date, every column but the run id, which must be the rerun's: the one
+that published the date's current lake version, the second. Two runs because each costs minutes (a
+process per dbt model); the date the DAG does not run is left out of the comparison.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg2
+import psycopg2.extras
 import pytest
 
 from conftest import SMALL_BANK_SCHEMA
@@ -54,6 +57,8 @@ def _environment(tmp_path: Path, server: pgserver.PostgresServer, small_bank: Pa
             "AIRFLOW_HOME": str(tmp_path / "airflow"),
             "AIRFLOW__CORE__DAGS_FOLDER": str(tmp_path / "airflow" / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
+            "AIRFLOW__COSMOS__CACHE_DIR": str(tmp_path / "cosmos"),  # dbt's partial parse, per test run
+            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "false",  # no network: nothing to send usage to
             f"AIRFLOW_CONN_{CONNECTION_ID.upper()}": json.dumps(connection),
             "REGCALC_WAREHOUSE_CONN_ID": CONNECTION_ID,
             "REGCALC_PROJECT_DIR": str(PROJECT_DIR),
@@ -83,11 +88,11 @@ def _parse_project(environment: dict) -> None:
 def test_the_dag_builds_the_lcr_of_the_command_line(spark, small_bank, small_bank_marts, tmp_path):
     if not (AIRFLOW_VENV / "bin" / "python").exists():
         pytest.fail(f"no {AIRFLOW_VENV}: run `make airflow` (a prerequisite of `make test`)")
-    expected = [row.asDict() for row in spark.sql(f"select * from {SMALL_BANK_SCHEMA}.fct_lcr").collect()]
-    dates = sorted({str(row["as_of_date"]) for row in expected})
-    assert len(dates) == 2
+    cli = [row.asDict() for row in spark.sql(f"select * from {SMALL_BANK_SCHEMA}.fct_lcr").collect()]
+    day = min(row["as_of_date"] for row in cli)
+    expected = [row for row in cli if row["as_of_date"] == day]
     with pgserver.start() as server:
-        environment = _environment(tmp_path, server, small_bank, [dates[0], dates[1], dates[1]])
+        environment = _environment(tmp_path, server, small_bank, [str(day), str(day)])
         _parse_project(environment)
         dags = Path(environment["AIRFLOW__CORE__DAGS_FOLDER"])  # the deployment: the DAG file alone
         dags.mkdir(parents=True)
@@ -104,27 +109,25 @@ def test_the_dag_builds_the_lcr_of_the_command_line(spark, small_bank, small_ban
                 stderr=subprocess.STDOUT,
             )
         print(
-            f"\nAirflow side (import checks, 3 dag.test() runs) {time.monotonic() - started:.0f} s; log {log}"
+            f"\nAirflow side (import checks, 2 dag.test() runs) {time.monotonic() - started:.0f} s; log {log}"
         )
         lines = log.read_text(errors="replace").splitlines()
         print("\n".join(line for line in lines if "dag.test as_of" in line), file=sys.stderr)
         assert finished.returncode == 0, "\n".join(lines[-80:])
 
-        connection = server.connection()
-        import psycopg2
-        import psycopg2.extras
-
         with (
-            psycopg2.connect(**connection) as db,
+            psycopg2.connect(**server.connection()) as db,
             db.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur,
         ):
             cur.execute(f"select * from {SCHEMA}.fct_lcr")
             actual = [dict(row) for row in cur.fetchall()]
 
-    published = Lake(spark, environment["REGCALC_LAKE"]).versions("deal_liquidity")
-    assert [len(published[day]) for day in dates] == [1, 2]  # the rerun published a second version
+    versions = Lake(spark, environment["REGCALC_LAKE"]).versions("deal_liquidity")
+    assert len(versions[str(day)]) == 2  # the rerun published a second version of the date
+    not_run = {str(row["as_of_date"]) for row in cli} - {str(day)}
+    assert not_run and not_run.isdisjoint(versions)
     for row in actual:
-        assert row.pop("run_id") == published[str(row["as_of_date"])][-1].run_id
+        assert row.pop("run_id") == versions[str(day)][-1].run_id
     for row in expected:
         row.pop("run_id")
     assert_same_table(expected, actual, KEYS["fct_lcr"], "fct_lcr")
