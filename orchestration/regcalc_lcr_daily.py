@@ -270,10 +270,10 @@ with DAG(
     )
 
     @task.bash(env=ENVIRONMENT, append_env=True, trigger_rule=TriggerRule.ALL_DONE)
-    def run_summary(run_id: str) -> str:
+    def run_summary(regcalc_run_id: str) -> str:
         """The run log of every dbt task of this run; fails when one of them failed."""
-        return shlex.join([str(BIN / "regcalc"), "run-summary", "--run-id", run_id])
+        return shlex.join([str(BIN / "regcalc"), "run-summary", "--run-id", regcalc_run_id])
 
     as_of = as_of_date()
-    run_id = spark_jobs(as_of)
-    run_id >> load_lake(as_of) >> dbt >> docs >> run_summary(run_id)
+    regcalc_run_id = spark_jobs(as_of)  # not `run_id`: Airflow's name for the DAG run's id
+    regcalc_run_id >> load_lake(as_of) >> dbt >> docs >> run_summary(regcalc_run_id)
