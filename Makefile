@@ -4,6 +4,10 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# Airflow and cosmos (orchestration/): their own virtualenv, README "Airflow" says why
+AIRFLOW_VENV ?= .venv-airflow
+AIRFLOW_INSTALLED := $(AIRFLOW_VENV)/.installed
+AIRFLOW_MANIFEST ?= target/airflow
 SAMPLE ?= sample
 SAMPLE_DEALS ?= 20000
 BENCH_DEALS ?= 1000000
@@ -16,7 +20,7 @@ THRIFT_PORT ?= 10000
 THRIFT_HOME ?= .regcalc/thrift-server
 
 .DEFAULT_GOAL := help
-.PHONY: help setup jars run sample test test-cluster thrift lint bench bench-recalc bench-warehouse docs redshift-check rules-check postgres-server clean
+.PHONY: help setup jars run sample test test-cluster thrift lint bench bench-recalc bench-warehouse docs redshift-check rules-check postgres-server clean airflow airflow-manifest
 
 help: ## list the commands
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -30,6 +34,18 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 setup: $(INSTALLED) ## create .venv and install regcalc with its dev tools
+
+$(AIRFLOW_INSTALLED): orchestration/requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH, or make PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/pip install --quiet -r orchestration/requirements.txt
+	touch $@
+
+airflow: $(AIRFLOW_INSTALLED) ## create .venv-airflow: Airflow 3 + astronomer-cosmos for the DAG in orchestration/
+
+airflow-manifest: setup ## dbt parse into target/airflow: the manifest the DAG renders its dbt tasks from
+	$(BIN)/dbt parse --project-dir . --profiles-dir profiles --target-path $(AIRFLOW_MANIFEST)
 
 # hadoop-aws must match the Hadoop inside the pyspark wheel; Maven resolves the AWS SDK bundle its POM names.
 jars: setup ## Spark's S3A connector for s3a:// lakes (hadoop-aws + AWS SDK bundle) from Maven Central into ./jars
@@ -49,7 +65,7 @@ sample: $(SAMPLE)/entities.csv ## generate the sample bank (SAMPLE_DEALS deals) 
 run: setup sample ## set up, then run jobs + dbt build on the sample bank (local Spark, ./lake) and print the LCR
 	$(BIN)/regcalc run --input $(SAMPLE)
 
-test: setup lint browser jars postgres ## set up, lint, fetch the S3A connector, and run the whole test suite
+test: setup airflow lint browser jars postgres ## set up (.venv, .venv-airflow), lint, fetch the S3A connector, run every test
 	$(BIN)/pytest
 
 test-cluster: setup ## only the tests on Spark outside this process: spark-submit to local-cluster, a Thrift server
@@ -70,8 +86,8 @@ postgres-server: setup postgres ## start a throwaway PostgreSQL set up like Reds
 	$(BIN)/python -m regcalc.pgserver
 
 lint: setup ## ruff on the Python code
-	$(BIN)/ruff check python tests
-	$(BIN)/ruff format --check python tests
+	$(BIN)/ruff check python tests orchestration
+	$(BIN)/ruff format --check python tests orchestration
 
 bench: setup ## benchmark on BENCH_DEALS deals (1M; 10M: BENCH_DEALS=10000000; issue 10's bank: BENCH_ENTITIES=5 BENCH_DATES=2 BENCH_SEED=7)
 	$(BIN)/python -m regcalc.bench --deals $(BENCH_DEALS) --entities $(BENCH_ENTITIES) --dates $(BENCH_DATES) --seed $(BENCH_SEED)

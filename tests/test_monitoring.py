@@ -159,6 +159,19 @@ def test_run_summary_reads_this_runs_log(spark, built):
     assert no_rows == "dbt run log: no rows for this run (see logs/dbt.log)"
 
 
+def test_run_summary_command_prints_one_runs_summary(built, monkeypatch, capsys):
+    """`regcalc run-summary`: what a scheduler runs after dbt tasks of its own (orchestration/)."""
+    from regcalc.cli import main
+
+    monkeypatch.setenv("REGCALC_SCHEMA", SCHEMA)
+    assert main(["run-summary", "--run-id", RUN_ID]) == 0
+    assert capsys.readouterr().out == format_run_summary(read_run_log(built["settings"], RUN_ID)) + "\n"
+    assert main(["run-summary", "--run-id", "no-such-run"]) == 1
+    assert capsys.readouterr().err == (
+        "regcalc run-summary: error: run no-such-run: no dbt node in the run log for this run id\n"
+    )
+
+
 def test_run_summary_lists_slowest_built_nodes_totals_and_failures():
     def node(name, kind, seconds, status="success", rows_out=None, rows_in=None, failures=None):
         return NodeRun(
@@ -259,3 +272,7 @@ def test_keys_preserved_fails_naming_the_model_that_lost_or_gained_keys(spark, b
     assert (fct_lcr.status, fct_lcr.failures) == ("fail", pairs["E01"] + dates)  # lost + gained ghost
     others = [row for row in log.values() if row not in (components, fct_lcr)]
     assert len(log) == 10 and {row.status for row in others} == {"pass"}  # every keys-preserving model
+
+    from regcalc.cli import main  # the run summary command fails such a run
+
+    assert main(["run-summary", "--run-id", BROKEN_RUN_ID]) == 1

@@ -101,7 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.01,
         help="fail, publishing nothing, if more than this share of deals is rejected (default 0.01)",
     )
-    run.add_argument("--skip-dbt", action="store_true", help="only run the Spark jobs")
+    run.add_argument(
+        "--skip-dbt",
+        action="store_true",
+        help="only run the Spark jobs; print their run id on stdout (a scheduler passes it to dbt as var "
+        "regcalc_run_id, then reads `regcalc run-summary`)",
+    )
 
     lcr = commands.add_parser(
         "lcr",
@@ -168,6 +173,17 @@ def build_parser() -> argparse.ArgumentParser:
         default="regcalc_lake",
         help="schema of the lake tables, = dbt var lake_schema (default regcalc_lake)",
     )
+
+    summary = commands.add_parser(
+        "run-summary",
+        help="print the dbt run log summary of one jobs run; exit 1 if a node failed",
+        description="The summary `regcalc run` prints at its end (nodes per type, the slowest models "
+        "with their rows, every failure), from the run log table regcalc_run_log of the target's schema, "
+        "for the dbt invocations given --vars '{regcalc_run_id: RUN_ID}' (e.g. one per model under a "
+        "scheduler). Exits 1 when one of them errored or a test failed, or when there is no row at all.",
+    )
+    summary.add_argument("--run-id", required=True, help="the jobs' run id (printed by run --skip-dbt)")
+    summary.add_argument("--target", help=TARGET_HELP + "; the run log is read through its dbt adapter")
 
     publish = commands.add_parser(
         "publish",
@@ -255,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             "explain": cmd_explain,
             "recalc": cmd_recalc,
             "load-lake": cmd_load_lake,
+            "run-summary": cmd_run_summary,
             "publish": cmd_publish,
             "rules": cmd_rules,
             "template": cmd_template,
@@ -338,6 +355,7 @@ def cmd_run(args) -> int:
     for example in report.examples[:10]:
         progress.info(f"    {example}")
     if args.skip_dbt:
+        print(report.run_id)
         return 0
     with progress.stage(f"load the lake into target {settings.target}"):
         # The dates this run published (every date, rejects without one included, when no --as-of).
@@ -376,6 +394,20 @@ def cmd_load_lake(args) -> int:
 
         spark = get_spark(settings)
     print("\n".join(load_lake(spark, settings, args.as_of, schema=args.schema).lines()))
+    return 0
+
+
+def cmd_run_summary(args) -> int:
+    from regcalc.monitoring import FAILED_STATUSES, format_run_summary, read_run_log
+
+    nodes = read_run_log(Settings.from_env(target=args.target), args.run_id)
+    print(format_run_summary(nodes))
+    failed = [node for node in nodes if node.status in FAILED_STATUSES]
+    if not nodes or failed:
+        raise RegcalcError(
+            f"run {args.run_id}: "
+            + (f"{len(failed)} dbt node(s) failed" if nodes else "no dbt node in the run log for this run id")
+        )
     return 0
 
 

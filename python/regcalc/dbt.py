@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from regcalc.monitoring import DbtProgress
+from regcalc.monitoring import FAILED_STATUSES, DbtProgress
 from regcalc.progress import Progress
 from regcalc.settings import PROFILES_DIR, PROJECT_DIR, RegcalcError, Settings
 
@@ -78,7 +78,7 @@ def invoke_dbt(
         raise DbtError(f"dbt {' '.join(command)} failed: {result.exception}")
     failures = []
     for node_result in getattr(result.result, "results", []) or []:
-        if str(node_result.status) in ("error", "fail", "runtime error"):
+        if str(node_result.status) in FAILED_STATUSES:
             message = brief_error(node_result.message or "")
             failures.append(f"{node_result.node.unique_id}: {node_result.status}: {message}")
     detail = "\n  ".join(failures) if failures else "see the dbt output above and logs/dbt.log"

@@ -14,6 +14,9 @@ from regcalc.render import table
 RUN_LOG_TABLE = "regcalc_run_log"
 # Statuses of a node that did what it should (dbt: models and seeds succeed, tests pass).
 OK_STATUSES = ("success", "pass")
+# Statuses of a node that failed (dbt: a model or seed errored, a test failed or errored); a warning is
+# neither ok nor failed.
+FAILED_STATUSES = ("error", "fail", "runtime error")
 BUILT_TYPES = ("model", "seed", "snapshot")
 
 
