@@ -111,7 +111,10 @@ def test_dbt_builds_the_lcr_from_the_lake_on_s3(spark, bank, built):
         got = actual[(expected["entity_id"], expected["as_of_date"])]
         for column in LCR_COLUMNS[2:]:
             tolerance = 2e-6 if column == "lcr" else 0.01
-            assert got[column] == pytest.approx(expected[column], abs=tolerance), (expected, column)
+            assert float(got[column]) == pytest.approx(float(expected[column]), abs=tolerance), (
+                expected,
+                column,
+            )
 
 
 def test_a_rerun_of_one_date_on_s3_and_the_recalc_plan(spark, bank, built):

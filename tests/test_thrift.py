@@ -87,7 +87,8 @@ def test_fct_lcr_on_the_thrift_server_equals_the_local_targets(spark, thrift_run
 def test_the_servers_metastore_holds_the_lake_tables_the_hook_registered(spark, thrift_run, thrift_server):
     lake = Lake(spark, thrift_run["settings"].lake)
     tables = hive_rows(thrift_server, "show tables in regcalc_lake")
-    expected = [DEAL_DATASET, *(dataset.name for dataset in contract.REFERENCE_DATASETS)]
+    # the lake datasets, and the commit log the hook reads their current versions from
+    expected = [DEAL_DATASET, *(dataset.name for dataset in contract.REFERENCE_DATASETS), "lake_commits"]
     assert sorted(row["tableName"] for row in tables) == sorted(expected)
     describe = "describe formatted regcalc_lake.deal_liquidity"
     (location,) = [

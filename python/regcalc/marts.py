@@ -133,10 +133,20 @@ class Marts:
             try:
                 _, cursor = self._adapter.connections.add_query(sql, auto_begin=False)
                 names = [column[0] for column in cursor.description]
+                # PyHive (the Thrift target) hands DECIMAL values over as text; its type code says so
+                decimal_text = [
+                    isinstance(column[1], str) and "DECIMAL" in column[1] for column in cursor.description
+                ]
                 rows = cursor.fetchall()
             except DbtRuntimeError as error:
                 raise self._failure(sql, error) from None
-        return [dict(zip(names, map(_python_value, row), strict=True)) for row in rows]
+        return [
+            {
+                name: _python_value(float(value) if text and isinstance(value, str) else value)
+                for name, value, text in zip(names, row, decimal_text, strict=True)
+            }
+            for row in rows
+        ]
 
     def execute(self, sql: str) -> None:
         """Run one statement that returns no rows (CREATE TABLE, INSERT) and commit it.
