@@ -302,6 +302,30 @@ def test_the_bi_views_are_materialized_views_on_postgres(built):
 # --- incremental recalculation on PostgreSQL -------------------------------------------------------------
 
 
+def test_analyst_commands_give_the_same_output_on_both_targets(spark, built):
+    """`regcalc lcr` and `regcalc explain` read the marts through the target's dbt adapter (regcalc.marts):
+    on PostgreSQL they print exactly what they print on the local Spark target from the same lake, for
+    every scenario, and explain every component of one entity's LCR."""
+    from regcalc import render
+    from regcalc.explain import explain
+    from regcalc.marts import Marts, lcr_report
+
+    scenarios = sorted(
+        row["scenario"] for row in spark_rows(spark, f"select distinct scenario from {SCHEMA}.fct_lcr")
+    )
+    assert len(scenarios) > 1  # the shipped rules' scenarios beside base
+    printed = {}
+    for target, settings in (("local", built["local"]), ("postgres", built["warehouse"])):
+        with Marts(settings, built["project"]) as marts:
+            tables = [render.rows(*lcr_report(marts, None, None, scenario), "csv") for scenario in scenarios]
+            first = lcr_report(marts, None, None, "base")[0][0]
+            document = explain(marts, first["entity_id"], first["as_of_date"], "base", "lcr", 3)
+        printed[target] = (tables, render.to_json(document), render.explain_text(document, 3))
+    assert printed["postgres"] == printed["local"]
+    assert all(len(table.splitlines()) == 5 for table in printed["local"][0])  # header + 2 entities x 2 dates
+    assert '"components"' in printed["local"][1]
+
+
 def test_recalc_after_a_rule_change_equals_a_full_rebuild(spark, built, monkeypatch):
     project, warehouse = built["project"], built["warehouse"]
     before = {
