@@ -94,7 +94,7 @@ def test_the_servers_metastore_holds_the_lake_tables_the_hook_registered(spark, 
     (location,) = [
         row["data_type"] for row in hive_rows(thrift_server, describe) if row["col_name"] == "Location"
     ]
-    assert _path(location) == _path(lake.path(DEAL_DATASET))
+    assert _path(location) == _path(f"{lake.uri}/{DEAL_DATASET}")
     served = hive_rows(thrift_server, "show partitions regcalc_lake.deal_liquidity")
     published = {day: part for day, part in lake.published(DEAL_DATASET).items() if day != NULL_PARTITION}
     assert sorted(row["partition"] for row in served) == [f"{PARTITION_COLUMN}={day}" for day in published]

@@ -133,17 +133,15 @@ class Marts:
             try:
                 _, cursor = self._adapter.connections.add_query(sql, auto_begin=False)
                 names = [column[0] for column in cursor.description]
-                # PyHive (the Thrift target) hands DECIMAL values over as text; its type code says so
-                decimal_text = [
-                    isinstance(column[1], str) and "DECIMAL" in column[1] for column in cursor.description
-                ]
+                # PyHive (the Thrift target) hands DECIMAL and DATE values over as text; its type codes say so
+                readers = [_TEXT_READERS.get(str(column[1])) for column in cursor.description]
                 rows = cursor.fetchall()
             except DbtRuntimeError as error:
                 raise self._failure(sql, error) from None
         return [
             {
-                name: _python_value(float(value) if text and isinstance(value, str) else value)
-                for name, value, text in zip(names, row, decimal_text, strict=True)
+                name: _python_value(reader(value) if reader and isinstance(value, str) else value)
+                for name, value, reader in zip(names, row, readers, strict=True)
             }
             for row in rows
         ]
@@ -190,6 +188,10 @@ class Marts:
         self._adapter.set_macro_resolver(macros)
         self._adapter.set_macro_context_generator(generate_runtime_macro_context)
         self._macros_loaded = True
+
+
+# PyHive's type codes (HiveServer2 TTypeId names) of the values it returns as text
+_TEXT_READERS = {"DECIMAL_TYPE": float, "DATE_TYPE": date.fromisoformat}
 
 
 def _python_value(value):
