@@ -100,17 +100,13 @@ def test_the_servers_metastore_holds_the_lake_tables_the_hook_registered(spark, 
     assert sorted(row["partition"] for row in served) == [f"{PARTITION_COLUMN}={day}" for day in published]
     assert len(published) == 2
     for day, partition in published.items():  # each date at its current version's folder
-        (location,) = [
+        # the partition's own Location comes first, before the table's storage information
+        location = next(
             row["data_type"]
-            for row in hive_rows(
-                thrift_server,
-                f"describe formatted regcalc_lake.deal_liquidity partition (as_of_date='{day}')",
-            )
+            for row in hive_rows(thrift_server, f"{describe} partition (as_of_date='{day}')")
             if row["col_name"] == "Location"
-        ]
-        assert location.removeprefix("file:").rstrip("/") == partition.location.removeprefix("file:").rstrip(
-            "/"
         )
+        assert _path(location) == _path(partition.location)
 
 
 def test_the_run_prints_the_lcr_table_as_on_the_local_target(spark, thrift_run):
