@@ -36,6 +36,7 @@ from regcalc.dbt import DbtError, invoke_dbt
 from regcalc.impact import IMPACT_METRICS, RULE_STATUS_COLUMNS, rules_impact
 from regcalc.marts import Marts
 from regcalc.pipeline import run_jobs
+from regcalc.rules import approval_status, read_rule_csv
 from regcalc.settings import PROJECT_DIR, Settings
 
 pytestmark = pytest.mark.e2e
@@ -794,6 +795,19 @@ def test_dim_adjustment_keeps_hostile_text_and_approval_status(valid):
     assert dim["R07-RANGE-EXPIRY-EDGE"]["expiry"] == AS_OF
     assert dim["R06-NOT-IN-FROM-EDGE"]["effective_from"] == AS_OF
     assert dim["R02-ORD-ADD"]["priority"] == 9
+
+
+def test_approval_status_agrees_between_rules_check_and_dbt(valid):
+    """The four-eyes rule has one home per language: rules.approval_status (regcalc rules check,
+    recalc) says of every rule what dbt's adjustment_approval_status published in dim_adjustment."""
+    rows, problems = read_rule_csv(
+        valid["project"] / "seeds" / "adjustments" / "adjustment_rules.csv", RULE_COLUMNS
+    )
+    assert problems == []
+    python = {rule["rule_id"]: approval_status(rule) for _, rule in rows}
+    dbt = {row["rule_id"]: row["approval_status"] for row in valid["dim_adjustment"]}
+    assert python == dbt
+    assert set(python.values()) == {"approved", "unapproved", "self_approved"}
 
 
 # ------------------------------------------------------------------------------------------------

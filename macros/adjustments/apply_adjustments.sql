@@ -196,10 +196,10 @@ select * from final
   {% elif op == 'is not null' %}{{ return(column ~ ' is not null') }}
   {% elif op in ['in', 'not in'] %}
     {% set items = [] %}
-    {% for item in condition.value.split('|') %}{% do items.append(adjustment_literal(item, type_class, data_type)) %}{% endfor %}
+    {% for item in condition.value.split(var('adjustment_grammar').list_separator) %}{% do items.append(adjustment_literal(item, type_class, data_type)) %}{% endfor %}
     {{ return(column ~ ' ' ~ op ~ ' (' ~ items | join(', ') ~ ')') }}
   {% elif op == 'between' %}
-    {% set low, high = condition.value.split('|') %}
+    {% set low, high = condition.value.split(var('adjustment_grammar').list_separator) %}
     {{ return(column ~ ' between ' ~ adjustment_literal(low, type_class, data_type) ~ ' and ' ~ adjustment_literal(high, type_class, data_type)) }}
   {% elif op == '!=' %}
     {{ return(column ~ ' <> ' ~ adjustment_literal(condition.value, type_class, data_type)) }}
@@ -227,3 +227,4 @@ select * from final
   {% endif %}
   {{ return(regcalc.string_literal(value)) }}
 {% endmacro %}
+

@@ -17,7 +17,8 @@
     {% if load_relation(relation) is none %}
       {{ return(empty) }}
     {% endif %}
-    {% do tables.update({seed: run_query('select * from ' ~ relation)}) %}
+    {% set status = ', ' ~ adjustment_approval_status('seed') ~ ' as approval_status' if seed == 'adjustment_rules' else '' %}
+    {% do tables.update({seed: run_query('select seed.*' ~ status ~ ' from ' ~ relation ~ ' as seed')}) %}
   {% endfor %}
 
   {% set problems = [] %}
@@ -36,6 +37,7 @@
       'approver': (row['approver'] or '') | trim,
       'approved_at': (row['approved_at'] or '') | trim,
       'reference': row['reference'] or '',
+      'status': row['approval_status'],
       'conditions': [],
       'actions': []
     } %}
@@ -65,7 +67,6 @@
   {% endfor %}
 
   {% for rule in rules %}
-    {% do rule.update({'status': adjustment_rule_status(rule)}) %}
     {% do problems.extend(adjustment_rule_problems(rule)) %}
   {% endfor %}
   {% do problems.extend(adjustment_conflicts(rules)) %}
@@ -87,12 +88,17 @@
 {% endmacro %}
 
 
-{# approved | unapproved | self_approved: only approved rules are applied (four eyes). #}
-{% macro adjustment_rule_status(rule) %}
-  {% if rule.approver == '' or rule.approved_at == '' %}
-    {{ return('unapproved') }}
-  {% elif rule.approver | lower == rule.author | lower %}
-    {{ return('self_approved') }}
-  {% endif %}
-  {{ return('approved') }}
-{% endmacro %}
+{#
+  approved | unapproved | self_approved, the SQL of a rule row of `relation` (the seed
+  adjustment_rules): only approved rules are applied (four eyes). The one definition in dbt: the
+  rule set loaded above and dim_adjustment use it; python/regcalc/rules.py approval_status says the
+  same for `regcalc rules check` and recalc, and tests/test_adjustments.py proves they agree.
+#}
+{% macro adjustment_approval_status(relation) -%}
+case
+            when coalesce(trim({{ relation }}.approver), '') = '' or coalesce(trim({{ relation }}.approved_at), '') = ''
+                then 'unapproved'
+            when lower(trim({{ relation }}.approver)) = lower(trim({{ relation }}.author)) then 'self_approved'
+            else 'approved'
+        end
+{%- endmacro %}

@@ -1,6 +1,7 @@
 {#
   Checks of one rule. Each problem names the rule, the column and what is wrong. The same checks
-  run in Python (`regcalc rules check`, python/regcalc/rules.py) with file and line numbers.
+  run in Python (`regcalc rules check`, python/regcalc/rules.py) with file and line numbers; both
+  read their operators, operations, type classes and value formats from var adjustment_grammar.
 #}
 
 {# The fields a point exposes, name -> number | string | date | boolean, from its model's YAML. #}
@@ -33,27 +34,26 @@
   {{ return(types) }}
 {% endmacro %}
 
+{# number | date | boolean | string: the first of adjustment_grammar.type_classes matching data_type. #}
 {% macro adjustment_type_class(data_type) %}
   {% set data_type = (data_type or 'string') | lower %}
-  {% if data_type in ['date'] %}{{ return('date') }}
-  {% elif data_type in ['boolean', 'bool'] %}{{ return('boolean') }}
-  {% elif data_type.startswith('double') or data_type.startswith('decimal') or data_type.startswith('numeric')
-        or data_type in ['int', 'integer', 'bigint', 'smallint', 'float', 'real'] %}{{ return('number') }}
-  {% endif %}
+  {% for name, pattern in var('adjustment_grammar').type_classes.items() %}
+    {% if modules.re.match(pattern, data_type) is not none %}{{ return(name) }}{% endif %}
+  {% endfor %}
   {{ return('string') }}
 {% endmacro %}
 
 {# A finite double: '1e400' has the form but overflows to infinity, which is no SQL literal. #}
 {% macro adjustment_is_number(value) %}
   {% set text = (value or '') | trim %}
-  {% if modules.re.match('^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$', text) is none %}{{ return(false) }}{% endif %}
+  {% if modules.re.match(var('adjustment_grammar').formats.number, text) is none %}{{ return(false) }}{% endif %}
   {% set number = text | float %}
   {{ return(number - number == 0) }}
 {% endmacro %}
 
 {% macro adjustment_is_date(value) %}
   {% set text = (value or '') | trim %}
-  {% if modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) is none %}{{ return(false) }}{% endif %}
+  {% if modules.re.match(var('adjustment_grammar').formats.date, text) is none %}{{ return(false) }}{% endif %}
   {% set year, month, day = text[0:4] | int, text[5:7] | int, text[8:10] | int %}
   {% set leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0 %}
   {% set month_days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] %}
@@ -100,6 +100,7 @@
 {% endmacro %}
 
 {% macro adjustment_rule_problems(rule) %}
+  {% set grammar = var('adjustment_grammar') %}
   {% set problems = [] %}
   {% set where = 'adjustment_rules.csv rule ' ~ rule.rule_id %}
   {% set points = var('adjustment_points') %}
@@ -121,13 +122,13 @@
         and rule.expiry < rule.effective_from %}
     {% do problems.append(where ~ ': column expiry: ' ~ rule.expiry ~ ' is before effective_from ' ~ rule.effective_from) %}
   {% endif %}
-  {% if modules.re.match('^-?[0-9]+$', rule.priority) is none %}
+  {% if modules.re.match(grammar.formats.integer, rule.priority) is none %}
     {% do problems.append(where ~ ": column priority: '" ~ rule.priority ~ "' is not an integer") %}
     {% do rule.update({'priority_number': 0}) %}
   {% else %}
     {% do rule.update({'priority_number': rule.priority | int}) %}
   {% endif %}
-  {% if modules.re.match('^[A-Za-z][A-Za-z0-9_]*$', rule.scenario) is none %}
+  {% if modules.re.match(grammar.formats.name, rule.scenario) is none %}
     {% do problems.append(where ~ ": column scenario: '" ~ rule.scenario ~ "' must be a name (letters, digits, _)") %}
   {% endif %}
   {% if not rule.actions %}
@@ -139,21 +140,21 @@
     {% if condition.field not in fields %}
       {% do problems.append(at ~ ": column field: '" ~ condition.field ~ "' is not a column of point "
         ~ rule.injection_point ~ ' (' ~ fields.keys() | list | join(', ') ~ ')') %}
-    {% elif condition.operator not in ['=', '!=', 'in', 'not in', '<', '<=', '>', '>=', 'between', 'is null', 'is not null', 'like'] %}
-      {% do problems.append(at ~ ": column operator: '" ~ condition.operator ~ "' is not one of =, !=, in, not in, <, <=, >, >=, between, is null, is not null, like") %}
+    {% elif condition.operator not in grammar.operators %}
+      {% do problems.append(at ~ ": column operator: '" ~ condition.operator ~ "' is not one of " ~ grammar.operators | join(', ')) %}
     {% else %}
       {% set type_class = fields[condition.field] %}
-      {% if condition.operator == 'like' and type_class != 'string' %}
-        {% do problems.append(at ~ ': column operator: like needs a text field; ' ~ condition.field ~ ' is a ' ~ type_class) %}
-      {% elif condition.operator in ['<', '<=', '>', '>=', 'between'] and type_class not in ['number', 'date'] %}
+      {% if condition.operator in grammar.text_operators and type_class != 'string' %}
+        {% do problems.append(at ~ ': column operator: ' ~ condition.operator ~ ' needs a text field; ' ~ condition.field ~ ' is a ' ~ type_class) %}
+      {% elif condition.operator in grammar.ordered_operators and type_class not in ['number', 'date'] %}
         {% do problems.append(at ~ ': column operator: ' ~ condition.operator ~ ' needs a number or date field; '
           ~ condition.field ~ ' is a ' ~ type_class) %}
-      {% elif condition.operator in ['is null', 'is not null'] %}
+      {% elif condition.operator in grammar.null_operators %}
         {% if (condition.value or '') | trim %}
           {% do problems.append(at ~ ': column value: ' ~ condition.operator ~ ' takes no value') %}
         {% endif %}
       {% else %}
-        {% set items = (condition.value or '').split('|') if condition.operator in ['in', 'not in', 'between'] else [condition.value] %}
+        {% set items = (condition.value or '').split(grammar.list_separator) if condition.operator in grammar.list_operators else [condition.value] %}
         {% if condition.operator == 'between' and items | length != 2 %}
           {% do problems.append(at ~ ": column value: between needs 'low|high'") %}
         {% endif %}
@@ -176,12 +177,12 @@
     {% elif action.field in derived %}
       {% do problems.append(at ~ ': column field: ' ~ action.field ~ ' is recomputed at point ' ~ rule.injection_point
         ~ ' as ' ~ derived[action.field] ~ '; adjust its inputs instead') %}
-    {% elif action.operation not in ['multiply', 'add', 'override'] %}
-      {% do problems.append(at ~ ": column operation: '" ~ action.operation ~ "' is not one of multiply, add, override") %}
-    {% elif action.operation in ['multiply', 'add'] and fields[action.field] != 'number' %}
+    {% elif action.operation not in grammar.operations %}
+      {% do problems.append(at ~ ": column operation: '" ~ action.operation ~ "' is not one of " ~ grammar.operations | join(', ')) %}
+    {% elif action.operation in grammar.arithmetic_operations and fields[action.field] != 'number' %}
       {% do problems.append(at ~ ': column operation: ' ~ action.operation ~ ' needs a number field; ' ~ action.field ~ ' is a ' ~ fields[action.field]) %}
     {% else %}
-      {% set problem = adjustment_value_problem(action.value, 'number' if action.operation != 'override' else fields[action.field], types[action.field]) %}
+      {% set problem = adjustment_value_problem(action.value, 'number' if action.operation in grammar.arithmetic_operations else fields[action.field], types[action.field]) %}
       {% if problem %}{% do problems.append(at ~ ': column value: ' ~ problem) %}{% endif %}
     {% endif %}
     {% if action.field in touched %}

@@ -1,8 +1,9 @@
 """Adjustment rules as analysts edit them: `regcalc rules check` and `regcalc rules impact`.
 
 The check reads the three seed CSVs directly, so every problem comes with its file, line and
-column. It applies the same rules as the dbt macros (macros/adjustments/), which repeat them at
-compile time so that a plain `dbt build` refuses a bad rule set too.
+column. Its grammar (operators, operations, type classes, value formats) is var adjustment_grammar
+of dbt_project.yml, which the dbt macros (macros/adjustments/) read too: they repeat the checks at
+compile time so that a plain `dbt build` refuses a bad rule set as well.
 """
 
 from __future__ import annotations
@@ -22,12 +23,35 @@ from regcalc.decimals import DecimalType, render_data_type
 from regcalc.settings import PROJECT_DIR, SEEDS_DIR, RegcalcError
 
 ADJUSTMENT_DIR = SEEDS_DIR / "adjustments"
-OPERATORS = ("=", "!=", "in", "not in", "<", "<=", ">", ">=", "between", "is null", "is not null", "like")
-OPERATIONS = ("multiply", "add", "override")
-_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$")
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_INTEGER = re.compile(r"^-?[0-9]+$")
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """var adjustment_grammar of dbt_project.yml: see the comments there."""
+
+    operators: tuple[str, ...]
+    list_operators: tuple[str, ...]
+    ordered_operators: tuple[str, ...]
+    text_operators: tuple[str, ...]
+    null_operators: tuple[str, ...]
+    list_separator: str
+    operations: tuple[str, ...]
+    arithmetic_operations: tuple[str, ...]
+    type_classes: dict[str, re.Pattern]
+    formats: dict[str, re.Pattern]
+    statuses: tuple[str, ...]
+
+    @classmethod
+    def load(cls, project_dir: Path = PROJECT_DIR) -> Grammar:
+        declared = yaml.safe_load((project_dir / "dbt_project.yml").read_text())["vars"]["adjustment_grammar"]
+        patterns = ("type_classes", "formats")
+        return cls(
+            **{key: tuple(value) if isinstance(value, list) else value for key, value in declared.items()}
+            | {key: {name: re.compile(text) for name, text in declared[key].items()} for key in patterns}
+        )
+
+
+GRAMMAR = Grammar.load()
 Row = tuple[int, dict[str, str]]  # (line, column -> cell)
 # dbt loads a blank line of a seed as a row of nulls: a rule (or condition, action) without rule_id
 BLANK_LINE = "a blank line, which dbt loads as a row without rule_id; delete it"
@@ -54,28 +78,22 @@ class Point:
     fields: dict[str, str]  # column -> number | string | date | boolean
     data_types: dict[str, str]  # column -> its data_type as dbt renders it, e.g. decimal(9,6)
 
+    @property
+    def adjusted_model(self) -> str:
+        """The model `{{ apply_adjustments(name) }}` that publishes the point's rows after its rules
+        (macro adjusted_model_name says the same for dbt)."""
+        return f"{self.model}__adjusted"
+
 
 def type_class(data_type: str | None) -> str:
-    """The same classes as the adjustment_type_class macro."""
+    """number | date | boolean | string: the first of GRAMMAR.type_classes matching `data_type`."""
     text = (data_type or "string").lower()
-    if text == "date":
-        return "date"
-    if text in ("boolean", "bool"):
-        return "boolean"
-    if text.startswith(("double", "decimal", "numeric")) or text in (
-        "int",
-        "integer",
-        "bigint",
-        "smallint",
-        "float",
-        "real",
-    ):
-        return "number"
-    return "string"
+    return next((name for name, pattern in GRAMMAR.type_classes.items() if pattern.match(text)), "string")
 
 
 def load_points(project_dir: Path = PROJECT_DIR) -> dict[str, Point]:
-    """The injection points of dbt_project.yml with the typed columns of their models' YAML."""
+    """The injection points of dbt_project.yml (vars.adjustment_points, in their DAG order) with the
+    typed columns of their models' YAML."""
     project = yaml.safe_load((project_dir / "dbt_project.yml").read_text())
     columns: dict[str, dict[str, str]] = {}
     for path in (project_dir / "models").rglob("*.yml"):
@@ -99,7 +117,7 @@ def load_points(project_dir: Path = PROJECT_DIR) -> dict[str, Point]:
 
 
 def is_date(text: str) -> bool:
-    if not _DATE.match(text):
+    if not GRAMMAR.formats["date"].match(text):
         return False
     try:
         date.fromisoformat(text)
@@ -112,7 +130,7 @@ def value_problem(value: str, kind: str, data_type: str = "") -> str | None:
     """Why `value` does not fit a field of class `kind` (and of `data_type`, when that is a decimal:
     values are cast to the field's own type, so they must fit it exactly), or None."""
     text = (value or "").strip()
-    if kind == "number" and not (_NUMBER.match(text) and math.isfinite(float(text))):
+    if kind == "number" and not (GRAMMAR.formats["number"].match(text) and math.isfinite(float(text))):
         return f"'{text}' is not a number"
     decimal = DecimalType.of(data_type) if kind == "number" else None
     if decimal and (problem := decimal.problem(Decimal(text))):
@@ -215,9 +233,9 @@ def check_rules(directory: Path = ADJUSTMENT_DIR, points: dict[str, Point] | Non
         if is_date(start) and is_date(end) and end < start:
             add("expiry", f"{end} is before effective_from {start}")
         priority, scenario = rule["priority"].strip() or "0", rule["scenario"].strip() or "base"
-        if not _INTEGER.match(priority):
+        if not GRAMMAR.formats["integer"].match(priority):
             add("priority", f"'{priority}' is not an integer")
-        if not _NAME.match(scenario):
+        if not GRAMMAR.formats["name"].match(scenario):
             add("scenario", f"'{scenario}' must be a name (letters, digits, _)")
 
     def point_of(file_name: str, line: int, row: dict[str, str]) -> Point | None:
@@ -239,8 +257,8 @@ def check_rules(directory: Path = ADJUSTMENT_DIR, points: dict[str, Point] | Non
         field, operator = condition["field"].strip(), condition["operator"].strip().lower()
         if field not in point.fields:
             add("field", f"'{field}' is not a column of point {point.name} ({', '.join(point.fields)})")
-        elif operator not in OPERATORS:
-            add("operator", f"'{operator}' is not one of {', '.join(OPERATORS)}")
+        elif operator not in GRAMMAR.operators:
+            add("operator", f"'{operator}' is not one of {', '.join(GRAMMAR.operators)}")
         else:
             _check_condition(
                 point.fields[field], point.data_types[field], field, operator, condition["value"], add
@@ -267,12 +285,14 @@ def check_rules(directory: Path = ADJUSTMENT_DIR, points: dict[str, Point] | Non
                 f"{field} is recomputed at point {point.name} as {point.recompute[field]}; "
                 "adjust its inputs instead",
             )
-        elif operation not in OPERATIONS:
-            add("operation", f"'{operation}' is not one of {', '.join(OPERATIONS)}")
-        elif operation in ("multiply", "add") and kind != "number":
+        elif operation not in GRAMMAR.operations:
+            add("operation", f"'{operation}' is not one of {', '.join(GRAMMAR.operations)}")
+        elif operation in GRAMMAR.arithmetic_operations and kind != "number":
             add("operation", f"{operation} needs a number field; {field} is a {kind}")
         elif problem := value_problem(
-            action["value"], "number" if operation != "override" else kind, point.data_types[field]
+            action["value"],
+            "number" if operation in GRAMMAR.arithmetic_operations else kind,
+            point.data_types[field],
         ):
             add("value", problem)
         if field in (earlier[1] for earlier in actions_by_rule.get(rule_id, [])):
@@ -289,15 +309,15 @@ def check_rules(directory: Path = ADJUSTMENT_DIR, points: dict[str, Point] | Non
 
 
 def _check_condition(kind: str, data_type: str, field: str, op: str, value: str, add) -> None:
-    if op == "like" and kind != "string":
-        add("operator", f"like needs a text field; {field} is a {kind}")
-    elif op in ("<", "<=", ">", ">=", "between") and kind not in ("number", "date"):
+    if op in GRAMMAR.text_operators and kind != "string":
+        add("operator", f"{op} needs a text field; {field} is a {kind}")
+    elif op in GRAMMAR.ordered_operators and kind not in ("number", "date"):
         add("operator", f"{op} needs a number or date field; {field} is a {kind}")
-    elif op in ("is null", "is not null"):
+    elif op in GRAMMAR.null_operators:
         if value.strip():
             add("value", f"{op} takes no value")
     else:
-        items = value.split("|") if op in ("in", "not in", "between") else [value]
+        items = value.split(GRAMMAR.list_separator) if op in GRAMMAR.list_operators else [value]
         if op == "between" and len(items) != 2:
             add("value", "between needs 'low|high'")
         for item in items:
@@ -306,6 +326,8 @@ def _check_condition(kind: str, data_type: str, field: str, op: str, value: str,
 
 
 def approval_status(rule: dict[str, str]) -> str:
+    """approved | unapproved | self_approved, as macro adjustment_rule_status (dbt_project.yml
+    adjustment_grammar.statuses says the rule)."""
     approver, author = rule["approver"].strip(), rule["author"].strip()
     if not approver or not rule["approved_at"].strip():
         return "unapproved"
@@ -325,7 +347,7 @@ def _conflicts(rules: dict, actions_by_rule: dict) -> list[Problem]:
         scenario = rule["scenario"].strip() or "base"
         priority = rule["priority"].strip() or "0"
         # the macro puts a rule whose priority is no integer (reported already) at priority 0
-        priority_number = int(priority) if _INTEGER.match(priority) else 0
+        priority_number = int(priority) if GRAMMAR.formats["integer"].match(priority) else 0
         for line, field, op in actions_by_rule[rule_id]:
             if op != "override":
                 continue

@@ -58,11 +58,7 @@ final as (
         rules.approver,
         cast(rules.approved_at as date) as approved_at,
         rules.reference,
-        case
-            when rules.approver is null or rules.approved_at is null then 'unapproved'
-            when lower(trim(rules.approver)) = lower(trim(rules.author)) then 'self_approved'
-            else 'approved'
-        end as approval_status,
+        {{ adjustment_approval_status('rules') }} as approval_status,
         condition_text.conditions_text,
         action_text.actions_text
     from rules
