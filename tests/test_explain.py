@@ -582,3 +582,100 @@ def test_every_query_is_sql_of_spark_postgres_and_redshift(built, monkeypatch):
     assert "cast(members.deal_id as TEXT)" in "".join(redshift_queries)
     assert r"'E\'9\\\u0024x'" in "".join(spark_queries)
     assert r"'E''9\\$x'" in "".join(redshift_queries)
+
+
+# ------------------------------------------------------------------------------------------------
+# A fourth adjustment point: one line in vars.adjustment_points, a model holding its rows, a one-line
+# model applying it; explain, the audit and its dbt test see its rule with nothing else edited.
+# ------------------------------------------------------------------------------------------------
+REVIEW_RULE = ("R-REVIEW", "total_outflows", "add", "50")  # E3 (unwind_binds E1) outflows 1000 -> 1050
+
+
+def add_review_point(project: Path) -> None:
+    """Point `review` after lcr_components, on a model int_lcr_review (the components as they leave
+    lcr_components, with int_lcr_components' typed columns); fct_lcr reads its adjusted rows."""
+    import yaml
+
+    text = (project / "dbt_project.yml").read_text(encoding="utf-8")
+    declared = "    lcr_components: {model: int_lcr_components, key: [scenario, as_of_date, entity_id]}\n"
+    assert declared in text
+    review = "    review: {model: int_lcr_review, key: [scenario, as_of_date, entity_id]}\n"
+    (project / "dbt_project.yml").write_text(text.replace(declared, declared + review), encoding="utf-8")
+    intermediate = project / "models" / "intermediate"
+    models = yaml.safe_load((intermediate / "_intermediate__models.yml").read_text(encoding="utf-8"))[
+        "models"
+    ]
+    columns = next(model for model in models if model["name"] == "int_lcr_components")["columns"]
+    names = ", ".join(f"components.{column['name']}" for column in columns)
+    (intermediate / "int_lcr_review.sql").write_text(
+        f"select {names}\nfrom {{{{ ref('int_lcr_components__adjusted') }}}} as components\n",
+        encoding="utf-8",
+    )
+    (intermediate / "_review__models.yml").write_text(
+        yaml.safe_dump({"version": 2, "models": [{"name": "int_lcr_review", "columns": columns}]}),
+        encoding="utf-8",
+    )
+    (intermediate / "adjustment_points" / "int_lcr_review__adjusted.sql").write_text(
+        "{{ apply_adjustments('review') }}\n", encoding="utf-8"
+    )
+    fct_lcr = project / "models" / "marts" / "fct_lcr.sql"
+    sql = fct_lcr.read_text(encoding="utf-8")
+    assert "ref('int_lcr_components__adjusted')" in sql
+    fct_lcr.write_text(
+        sql.replace("int_lcr_components__adjusted", "int_lcr_review__adjusted"), encoding="utf-8"
+    )
+
+
+@pytest.fixture(scope="module")
+def fourth_point(built, tmp_path_factory):
+    """The lake of `built`, built again (every model and dbt test) by a project with the point
+    `review` and one rule there, into a schema of its own; explain of E3 read from it."""
+    from regcalc.dbt import invoke_dbt
+    from regcalc.rules import check_rules, load_points
+
+    work = tmp_path_factory.mktemp("fourth_point")
+    project = project_with_rules(
+        work / "project",
+        [*RULES, rule("R-REVIEW", "review")],
+        [*CONDITIONS, ("R-REVIEW", "entity_id", "=", "E3")],
+        [*ACTIONS, REVIEW_RULE],
+    )
+    add_review_point(project)
+    problems = check_rules(project / "seeds" / "adjustments", load_points(project))
+    settings = dataclasses.replace(built["settings"], schema=f"{SCHEMA}_review")
+    invoke_dbt(["build"], settings, extra_vars={"lake_schema": LAKE_SCHEMA}, project_dir=project)
+    marts = Marts(settings, project_dir=project)
+    document = explain(marts, "E3", dt.date.fromisoformat(AS_OF), top=TOP)
+    audit = marts.query(
+        f"select audit.injection_point, audit.rule_id, audit.field, audit.value_before, audit.value_after "
+        f"from {marts.relation('fct_adjustment_audit')} as audit where audit.rule_id = 'R-REVIEW'"
+    )
+    return {"problems": problems, "document": document, "audit": audit}
+
+
+def test_a_fourth_adjustment_point_is_seen_by_rules_check_audit_and_explain(fourth_point, oracle):
+    assert fourth_point["problems"] == []
+    before = expected_stages(oracle, "E3", "base")["total_outflows"]["after_lcr_components_rules"]
+    assert [
+        (
+            row["injection_point"],
+            row["rule_id"],
+            row["field"],
+            float(row["value_before"]),
+            float(row["value_after"]),
+        )
+        for row in fourth_point["audit"]
+    ] == [("review", "R-REVIEW", "total_outflows", pytest.approx(before), pytest.approx(before + 50))]
+    document = fourth_point["document"]
+    assert audit_summary(document) == [
+        ("review", "R-REVIEW", "total_outflows", 1, ["total_outflows"], [("E3", before, before + 50, 50.0)]),
+    ]
+    outflows = by_name(document["components"], "component")["total_outflows"]
+    assert list(outflows["stages"]) == [
+        "unadjusted", "after_deal_rules", "after_entity_category_rules", "after_lcr_components_rules",
+        "after_review_rules",
+    ]  # fmt: skip
+    assert outflows["stages"]["after_lcr_components_rules"] == pytest.approx(before, abs=AMOUNT_TOLERANCE)
+    assert outflows["stages"]["after_review_rules"] == pytest.approx(before + 50, abs=AMOUNT_TOLERANCE)
+    assert outflows["value"] == pytest.approx(before + 50, abs=AMOUNT_TOLERANCE)  # fct_lcr reads the point
+    assert outflows["rules_by_stage"]["after_review_rules"] == ["R-REVIEW"]

@@ -10,6 +10,7 @@
   the Spark jobs round theirs (macro as_type).
 
   A thin model file declares the point:   {{ apply_adjustments('deal') }}
+  and is named after the point's model (macro adjusted_model_name).
 #}
 {% macro apply_adjustments(point_name) %}
   {% set point = var('adjustment_points')[point_name] %}
@@ -228,3 +229,23 @@ select * from final
   {{ return(regcalc.string_literal(value)) }}
 {% endmacro %}
 
+
+{#
+  The model that publishes a point's rows after its rules: `<the point's model>__adjusted`, the file
+  holding `{{ apply_adjustments('<point>') }}` (python/regcalc/rules.py Point.adjusted_model says
+  the same). adjustment_point_refs: every point's adjusted model (and with before=true the model it
+  adjusts) as `ref()`s joined by ', ', for the `-- depends_on:` line of a model or test that reads
+  every point: it runs at parse time, so a new point's models are dependencies at once.
+#}
+{% macro adjusted_model_name(point_name) %}
+  {{ return(var('adjustment_points')[point_name].model ~ '__adjusted') }}
+{% endmacro %}
+
+{% macro adjustment_point_refs(before=false) %}
+  {% set refs = [] %}
+  {% for point_name, point in var('adjustment_points').items() %}
+    {% do refs.append(ref(adjusted_model_name(point_name))) %}
+    {% if before %}{% do refs.append(ref(point.model)) %}{% endif %}
+  {% endfor %}
+  {{ return(refs | join(', ')) }}
+{% endmacro %}

@@ -134,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="For one entity, as-of date and scenario: the metric as fct_lcr holds it, its BCBS 238 "
         "formula with the values filled in and which cap bound (Level 2B 15%, Level 2 40%, 75% inflows), "
         "each component with its categories and top contributing deals (classification rule, parameter "
-        "table, BCBS paragraph), how each component moved at the adjustment points deal, entity_category "
-        "and lcr_components, and every adjustment rule that changed a row feeding it (value before, after, "
+        "table, BCBS paragraph), how each component moved at each adjustment point (vars.adjustment_points "
+        "of dbt_project.yml), and every adjustment rule that changed a row feeding it (value before, after, "
         "delta). Reads the marts of the last `regcalc run`.",
     )
     explain.add_argument("--entity", required=True, help="entity_id")

@@ -3,10 +3,11 @@
 For one entity, as-of date and scenario it reads the marts dbt built and returns one document:
 the metric as fct_lcr holds it; its BCBS 238 formula with the values filled in and which cap bound;
 each component of the formula with its categories, its top contributing deals (with their lineage:
-classification rule, parameter table, BCBS paragraph) and how the component moved through the three
-adjustment points; and every adjustment rule that changed a row feeding the metric
-(fct_adjustment_audit). Nothing is recomputed from the deals except sums that must reconcile with
-the marts; the formula's values are fct_lcr's.
+classification rule, parameter table, BCBS paragraph) and how the component moved through the
+adjustment points (vars.adjustment_points of dbt_project.yml, in their order); and every
+adjustment rule that changed a row feeding the metric (fct_adjustment_audit). Nothing is
+recomputed from the deals except sums that must reconcile with the marts; the formula's values are
+fct_lcr's.
 
 The marts are read with SQL through the target's dbt adapter (regcalc.marts): sums, counts and the
 ranking of deals and audit rows run in the database, only their results come back.
@@ -18,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-import yaml
-
 from regcalc.marts import Marts
 from regcalc.render import amount as _amount
-from regcalc.settings import PROJECT_DIR, RegcalcError
+from regcalc.rules import Point, load_points
+from regcalc.settings import RegcalcError
 
 
 @dataclass(frozen=True)
@@ -80,13 +80,12 @@ METRICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "capped_inflows": (FLOW_COMPONENTS, ("capped_inflows",)),
 } | {name: ((name,), ("sum",)) for name in COMPONENTS}
 
-STAGES = ("unadjusted", "after_deal_rules", "after_entity_category_rules", "after_lcr_components_rules")
-# The adjustment point whose rules move a component from the previous stage to this one.
-STAGE_POINTS = {
-    "after_deal_rules": "deal",
-    "after_entity_category_rules": "entity_category",
-    "after_lcr_components_rules": "lcr_components",
-}
+
+def stage_of(point: str) -> str:
+    """The stage a component reaches once the rules of adjustment point `point` ran."""
+    return f"after_{point}_rules"
+
+
 LEVELS = (("1", "level1"), ("2A", "level2a"), ("2B", "level2b"))
 DEAL_COLUMNS = (
     "deal_id", "category_code", "counterparty_id", "product_type", "currency", "amount", "amount_rep",
@@ -157,6 +156,7 @@ class _Reader:
 
     def __init__(self, marts: Marts, entity: str, as_of: date, scenario: str, components: list[Component]):
         self.marts = marts
+        self.points = load_points(marts.project_dir)  # in their DAG order
         self.entity, self.as_of, self.scenario = entity, as_of, scenario
         self.components_explained = components
 
@@ -283,6 +283,23 @@ select * from ranked where ranked.ranking <= {top}"""
         totals = {row["component"]: (row["component_deals"], row["component_amount"]) for row in rows}
         return totals, rows
 
+    def point_totals(self, point: Point) -> dict[str, float | None]:
+        """Per component its value after the rules of `point`, from the point's adjusted model: the
+        row's own column at an entity's grain, else the sum of the contributions of its rows."""
+        if _grain(point) == "entity":
+            rows = self._rows(point.adjusted_model)
+            return {
+                component.name: rows[0][component.name] if rows else None
+                for component in self.components_explained
+            }
+        members = self._members(point.adjusted_model, ())
+        rows = self.marts.query(
+            "select members.component, sum(members.contribution) as amount\n"
+            f"from (\n{members}\n) as members\ngroup by members.component"
+        )
+        amounts = {row["component"]: row["amount"] for row in rows}
+        return {component.name: amounts.get(component.name, 0.0) for component in self.components_explained}
+
     def unadjusted_totals(self) -> dict[str, tuple[int, float]]:
         """Per component the deals before any rule: count and sum of contributions."""
         rows = self.marts.query(
@@ -299,8 +316,7 @@ select * from ranked where ranked.ranking <= {top}"""
             (row["component"], row["category_code"]): row["contribution"]
             for row in self.categories(after_rules=False)
         }
-        before_rules = self._rows("int_lcr_components")
-        after_rules = self._rows("int_lcr_components__adjusted")
+        after_points = {point.name: self.point_totals(point) for point in self.points.values()}
         rules_by_stage = _rules_by_stage(audit)
         result = []
         for component in self.components_explained:
@@ -320,14 +336,12 @@ select * from ranked where ranked.ranking <= {top}"""
                     "component": name,
                     "description": component.description,
                     "value": _reported(lcr, name),
-                    "stages": {
-                        "unadjusted": unadjusted_totals.get(name, (0, 0.0))[1],
-                        "after_deal_rules": deal_sum,
-                        # the marts' own sums from here on (the categories listed add up to the first)
-                        "after_entity_category_rules": before_rules[0][name] if before_rules else None,
-                        "after_lcr_components_rules": after_rules[0][name] if after_rules else None,
+                    "stages": {"unadjusted": unadjusted_totals.get(name, (0, 0.0))[1]}
+                    | {stage_of(point): totals.get(name) for point, totals in after_points.items()},
+                    "rules_by_stage": {
+                        stage_of(point): rules_by_stage.get((stage_of(point), name), [])
+                        for point in self.points
                     },
-                    "rules_by_stage": {stage: rules_by_stage.get((stage, name), []) for stage in STAGES[1:]},
                     "categories": [
                         {
                             "category_code": row["category_code"],
@@ -376,7 +390,7 @@ select * from ranked where ranked.ranking <= {top}"""
             example["components"] = sorted({*example["components"], row["component"]})
         for key, rule in rules.items():
             rule["components"] = sorted(components[key])
-        point_order = list(_adjustment_points())
+        point_order = list(self.points)
         return sorted(
             rules.values(),
             key=lambda rule: (
@@ -389,33 +403,36 @@ select * from ranked where ranked.ranking <= {top}"""
 
     def _audit_keys(self) -> str:
         """SQL: (injection_point, row_key, component) of every row that feeds a component, before or
-        after the rules, with row_key built as fct_adjustment_audit builds it from the point's key."""
-        points, literal = _adjustment_points(), self.marts.literal
+        after the rules of each adjustment point, with row_key built as fct_adjustment_audit builds it
+        from the point's key."""
+        literal, selects = self.marts.literal, []
+        for point in self.points.values():
+            row_key = _row_key(point, "members", self.marts.string_type)
+            for members in self._point_members(point):
+                selects.append(
+                    f"select {literal(point.name)} as injection_point, {row_key} as row_key, "
+                    f"members.component\nfrom (\n{members}\n) as members"
+                )
+        return "\nunion all\n".join(selects)
 
-        def keys(point: str, members: str) -> str:
-            row_key = _row_key(points[point], "members", self.marts.string_type)
-            return (
-                f"select {literal(point)} as injection_point, {row_key} as row_key, members.component\n"
-                f"from (\n{members}\n) as members"
-            )
-
-        # the lcr_components row is the entity's: it feeds every component (the field says which moves)
-        entity_rows = (
-            "select source.entity_id, components.component\n"
-            f"from {self.marts.relation('int_lcr_components__adjusted')} as source\n"
+    def _point_members(self, point: Point) -> list[str]:
+        """SQL: the rows arriving at `point` and leaving it, per component they feed, with the point's
+        key columns. A row of an entity's grain feeds every component (the audit's field says which
+        one a rule moved)."""
+        key = tuple(column for column in point.key if column not in ("scenario", "as_of_date"))
+        if _grain(point) != "entity":
+            has_scenario = "scenario" in point.fields
+            return [
+                self._members(point.model, key, scenario=has_scenario),
+                self._members(point.adjusted_model, key),
+            ]
+        selected = "".join(f"source.{column}, " for column in key)
+        return [
+            f"select {selected}components.component\n"
+            f"from {self.marts.relation(point.adjusted_model)} as source\n"
             f"cross join (\n    {self._component_names()}\n) as components\n"
             f"where {self._where('source')}"
-        )
-        category_columns = ("entity_id", "category_code")
-        return "\nunion all\n".join(
-            [
-                keys("deal", self._deals_after()),
-                keys("deal", self._deals_unadjusted()),
-                keys("entity_category", self._members("int_lcr_category_totals", category_columns)),
-                keys("entity_category", self._members("int_lcr_category_totals__adjusted", category_columns)),
-                keys("lcr_components", entity_rows),
-            ]
-        )
+        ]
 
     def _audit_sql(self, top: int) -> str:
         """SQL: the rows of fct_adjustment_audit of this date and scenario that feed a component, once
@@ -425,6 +442,10 @@ select * from ranked where ranked.ranking <= {top}"""
         is named."""
         literal = self.marts.literal
         rule_key = "changed.injection_point, changed.rule_id, changed.field"
+        entity_points = ", ".join(
+            literal(name) for name, point in self.points.items() if _grain(point) == "entity"
+        )
+        entity_points = entity_points or literal("")  # `not in ()` is no SQL
         return f"""with feeding_keys as (
 {self._audit_keys()}
 ),
@@ -438,8 +459,8 @@ matched as (
     inner join feeding_keys
         on audit_rows.injection_point = feeding_keys.injection_point
         and audit_rows.row_key = feeding_keys.row_key
-    -- the lcr_components row is the whole entity: only the changed component is moved
-    where audit_rows.injection_point <> {literal("lcr_components")}
+    -- a row of an entity's grain is the whole entity: only the changed component is moved
+    where audit_rows.injection_point not in ({entity_points})
         or audit_rows.field = feeding_keys.component
 ),
 changed as (
@@ -473,26 +494,26 @@ labelled as (
 select * from labelled where labelled.ranking <= {top} or labelled.component_ranking = 1"""
 
 
-def _adjustment_points() -> dict[str, dict]:
-    """vars.adjustment_points of dbt_project.yml: the points in their DAG order, with their key."""
-    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    return project["vars"]["adjustment_points"]
+def _grain(point: Point) -> str:
+    """deal | category | entity: what one row of the point's model is, read from its key."""
+    if "deal_id" in point.key:
+        return "deal"
+    return "category" if "category_code" in point.key else "entity"
 
 
-def _row_key(point: dict, alias: str, string_type: str) -> str:
+def _row_key(point: Point, alias: str, string_type: str) -> str:
     """SQL: fct_adjustment_audit's row_key, the point's key without scenario and as-of date as text,
     '|'-joined."""
-    columns = [column for column in point["key"] if column not in ("scenario", "as_of_date")]
+    columns = [column for column in point.key if column not in ("scenario", "as_of_date")]
     return " || '|' || ".join(f"cast({alias}.{column} as {string_type})" for column in columns)
 
 
 def _rules_by_stage(audit: list[dict]) -> dict[tuple[str, str], list[str]]:
     """(stage, component) -> the rule ids whose changes moved the component into that stage."""
-    stage_of_point = {point: stage for stage, point in STAGE_POINTS.items()}
     found: dict[tuple[str, str], list[str]] = {}
     for rule in audit:
         for component in rule["components"]:
-            ids = found.setdefault((stage_of_point[rule["injection_point"]], component), [])
+            ids = found.setdefault((stage_of(rule["injection_point"]), component), [])
             if rule["rule_id"] not in ids:
                 ids.append(rule["rule_id"])
     return found

@@ -16,13 +16,12 @@
     {% endfor %}
   {% endfor %}
   {% for field in touched %}
-    {% do checks.append({'point': point_name, 'model': point.model, 'field': field,
+    {% do checks.append({'point': point_name, 'model': point.model, 'adjusted': adjusted_model_name(point_name), 'field': field,
                          'has_scenario': 'scenario' in adjustment_point_columns(point_name),
                          'tolerance': 0 if regcalc.decimal_type(types[field]) else 0.01}) %}
   {% endfor %}
 {% endfor %}
--- depends_on: {{ ref('int_deal_liquidity__adjusted') }}, {{ ref('int_lcr_category_totals__adjusted') }}, {{ ref('int_lcr_components__adjusted') }}
--- depends_on: {{ ref('int_deal_liquidity') }}, {{ ref('int_lcr_category_totals') }}, {{ ref('int_lcr_components') }}
+-- depends_on: {{ adjustment_point_refs(before=true) }}
 with audit as (
 
     select
@@ -44,7 +43,7 @@ changes as (
         {{ check.tolerance }} as tolerance
     from (
         select scenario, as_of_date, sum({{ check.field }}) as total
-        from {{ ref(check.model ~ '__adjusted') }}
+        from {{ ref(check.adjusted) }}
         group by scenario, as_of_date
     ) as after
     left join (

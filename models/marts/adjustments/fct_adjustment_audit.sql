@@ -13,13 +13,13 @@
       {% set before = 'adjusted.adj_' ~ n ~ '__' ~ action.field ~ '_before' %}
       {% set after = 'adjusted.adj_' ~ n ~ '__' ~ action.field ~ '_after' %}
       {% set numeric = fields[action.field] == 'number' %}
-      {% do branches.append({'point': point_name, 'model': point.model ~ '__adjusted', 'n': n,
+      {% do branches.append({'point': point_name, 'model': adjusted_model_name(point_name), 'n': n,
                               'rule_id': rule.rule_id, 'field': action.field, 'before': before,
                               'after': after, 'numeric': numeric, 'key_columns': key_columns}) %}
     {% endfor %}
   {% endfor %}
 {% endfor %}
--- depends_on: {{ ref('int_deal_liquidity__adjusted') }}, {{ ref('int_lcr_category_totals__adjusted') }}, {{ ref('int_lcr_components__adjusted') }}
+-- depends_on: {{ adjustment_point_refs() }}
 with rules as (
 
     select * from {{ ref('dim_adjustment') }}
