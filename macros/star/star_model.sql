@@ -1,41 +1,9 @@
 {#
-  Star-schema generator. A model of models/marts/star/ is one line, `{{ star_model() }}`; what it
-  builds is read from its `config.meta.star` (documented in models/marts/star/_star__models.yml).
-  Kinds: scd2_dimension, dimension, date_dimension, fact, bridge. Only dbt cross-database macros
-  and portable SQL, so the same metadata compiles for Spark and Redshift.
+  Star-schema generator. Each model of models/marts/star/ calls the macro of its kind with its spec
+  as arguments, its sources as `ref()`s: star_scd2_dimension, star_type1_dimension (this file),
+  star_date_dimension, star_fact, star_bridge (star_model_kinds.sql). Only dbt cross-database macros
+  and portable SQL, so the same model compiles for Spark, PostgreSQL and Redshift.
 #}
-{% macro star_model() %}
-  {%- set spec = star_spec(model.name) -%}
-  {%- if not spec -%}
-    {#- Parse time before the YAML is applied: dbt only needs the refs, which star_refs gives. -#}
-    {{ return(star_parse_placeholder()) }}
-  {%- endif -%}
-  {%- set kind = spec.get('kind') -%}
-  {%- if kind == 'scd2_dimension' -%}{{ return(star_scd2_dimension(spec)) }}
-  {%- elif kind == 'dimension' -%}{{ return(star_type1_dimension(spec)) }}
-  {%- elif kind == 'date_dimension' -%}{{ return(star_date_dimension(spec)) }}
-  {%- elif kind == 'fact' -%}{{ return(star_fact(spec)) }}
-  {%- elif kind == 'bridge' -%}{{ return(star_bridge(spec)) }}
-  {%- else -%}
-    {{ exceptions.raise_compiler_error("star_model: " ~ model.name ~ ": unknown meta.star.kind " ~ kind) }}
-  {%- endif -%}
-{% endmacro %}
-
-{#- The meta.star of a model: the model being compiled, or another one read from the graph. -#}
-{% macro star_spec(model_name) %}
-  {%- if model_name == model.name -%}
-    {{ return(model.config.get('meta', {}).get('star', {})) }}
-  {%- endif -%}
-  {%- set node = graph.nodes.get('model.' ~ project_name ~ '.' ~ model_name) -%}
-  {%- if node is none -%}
-    {{ exceptions.raise_compiler_error("star_model: no model " ~ model_name ~ " in the project") }}
-  {%- endif -%}
-  {{ return(node.config.get('meta', {}).get('star', {})) }}
-{% endmacro %}
-
-{% macro star_parse_placeholder() %}
-  {{ return('select 1 as placeholder') }}
-{% endmacro %}
 
 {#- `cast(<expr> as string)` pieces joined by '|', for hashing keys deterministically. -#}
 {% macro star_key_text(expressions) %}
@@ -58,14 +26,12 @@
 {# ------------------------------------------------------------------------------------------- #}
 {#  SCD type 2 from dated snapshots (one row per natural key and snapshot date)                 #}
 {# ------------------------------------------------------------------------------------------- #}
-{% macro star_scd2_dimension(spec) %}
-  {%- set nk = spec.natural_key -%}
-  {%- set tracked = spec.tracked -%}
-  {%- set attributes = spec.get('attributes', []) -%}
-  {%- set snapshot = spec.get('snapshot_date', 'as_of_date') -%}
+{% macro star_scd2_dimension(source, natural_key, tracked, key, snapshot_date='as_of_date', attributes=[]) %}
+  {%- set nk = natural_key -%}
+  {%- set snapshot = snapshot_date -%}
 with source as (
 
-    select * from {{ ref(spec.source) }}
+    select * from {{ source }}
 
 ),
 
@@ -161,7 +127,7 @@ latest as (
 final as (
 
     select
-        {{ star_surrogate_key(star_prefix(nk, 'bounded.') + ['bounded.valid_from']) }} as {{ spec.key }},
+        {{ star_surrogate_key(star_prefix(nk, 'bounded.') + ['bounded.valid_from']) }} as {{ key }},
         {%- for column in nk + tracked %}
         bounded.{{ column }},
         {%- endfor %}

@@ -1,19 +1,19 @@
 {# ------------------------------------------------------------------------------------------- #}
 {#  Type 1 dimension: one row per natural key of the source model (no history)                  #}
 {# ------------------------------------------------------------------------------------------- #}
-{% macro star_type1_dimension(spec) %}
-  {%- set nk = spec.natural_key -%}
+{% macro star_type1_dimension(source, natural_key, key, attributes=[]) %}
+  {%- set nk = natural_key -%}
 with source as (
 
-    select * from {{ ref(spec.source) }}
+    select * from {{ source }}
 
 ),
 
 final as (
 
     select
-        {{ star_surrogate_key(star_prefix(nk, 'source.')) }} as {{ spec.key }},
-        {%- for column in nk + spec.get('attributes', []) %}
+        {{ star_surrogate_key(star_prefix(nk, 'source.')) }} as {{ key }},
+        {%- for column in nk + attributes %}
         source.{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from source
@@ -25,13 +25,13 @@ select * from final
 
 {# ------------------------------------------------------------------------------------------- #}
 {#  Date dimension: one row per day of [start_date, end_date] (vars star_date_start / _end      #}
-{#  override the meta). The spine is dbt.generate_series + dbt.dateadd, i.e. dbt.date_spine     #}
+{#  override them).   The spine is dbt.generate_series + dbt.dateadd, i.e. dbt.date_spine     #}
 {#  with the day count computed here: dbt.date_spine asks the database for it while compiling,   #}
 {#  which the offline Redshift compile (regcalc.redshift_check) cannot do.                       #}
 {# ------------------------------------------------------------------------------------------- #}
-{% macro star_date_dimension(spec) %}
-  {%- set start_text = var('star_date_start', spec.start_date) | string -%}
-  {%- set end_text = var('star_date_end', spec.end_date) | string -%}
+{% macro star_date_dimension(start_date, end_date, key) %}
+  {%- set start_text = var('star_date_start', start_date) | string -%}
+  {%- set end_text = var('star_date_end', end_date) | string -%}
   {%- set start_day = modules.datetime.date.fromisoformat(start_text) -%}
   {%- set end_day = modules.datetime.date.fromisoformat(end_text) -%}
   {%- set day_count = (end_day - start_day).days + 1 -%}
@@ -71,7 +71,7 @@ parts as (
 final as (
 
     select
-        {{ star_date_key('parts.date_day') }} as {{ spec.key }},
+        {{ star_date_key('parts.date_day') }} as {{ key }},
         parts.date_day,
         parts.year_number as year,
         cast(floor((parts.month_number - 1) / 3) + 1 as integer) as quarter,
@@ -98,29 +98,23 @@ select * from final
 {% endmacro %}
 
 {# ------------------------------------------------------------------------------------------- #}
-{#  Fact: the source rows with the key of every dimension (the SCD2 version valid on the fact's #}
-{#  date), the degenerate columns and the measures. Left joins: a fact row is never lost; a     #}
-{#  missing dimension row shows as a null key, which the relationships / not_null tests catch.  #}
+{#  Fact: the source rows with the key of every dimension (a versioned one: the SCD2 version    #}
+{#  valid on the fact's date), the degenerate columns and the measures. Left joins: a fact row  #}
+{#  is never lost; a missing dimension row shows as a null key, which the relationships /       #}
+{#  not_null tests catch. Each dimension's rows sit in a CTE named after the dimension.         #}
 {# ------------------------------------------------------------------------------------------- #}
-{% macro star_fact(spec) %}
-  {%- set date_column = spec.get('date_column', 'as_of_date') -%}
-  {%- set joins = [] -%}
-  {%- for relationship in spec.dimensions -%}
-    {%- set dim_spec = star_spec(relationship.dimension) if execute else {} -%}
-    {%- do joins.append({'alias': 'dim_' ~ loop.index, 'name': relationship.dimension,
-                         'spec': dim_spec, 'on': relationship.join_on}) -%}
-  {%- endfor -%}
+{% macro star_fact(source, grain, measures, dimensions, key=none, date_column='as_of_date', degenerate=[]) %}
 with facts as (
 
-    select * from {{ ref(spec.source) }}
+    select * from {{ source }}
     where {{ recalc_dates_condition(date_column) }}
 
 ),
-{%- for join in joins %}
+{%- for dimension in dimensions %}
 
-{{ join.alias }} as (
+{{ dimension.dimension.identifier }} as (
 
-    select * from {{ ref(join.name) }}
+    select * from {{ dimension.dimension }}
 
 ),
 {%- endfor %}
@@ -128,24 +122,25 @@ with facts as (
 final as (
 
     select
-        {%- if spec.get('key') %}
-        {{ star_surrogate_key(star_prefix(spec.grain, 'facts.')) }} as {{ spec.key }},
+        {%- if key %}
+        {{ star_surrogate_key(star_prefix(grain, 'facts.')) }} as {{ key }},
         {%- endif %}
-        {%- for join in joins %}
-        {{ join.alias }}.{{ join.spec.get('key', 'unknown_key') }},
+        {%- for dimension in dimensions %}
+        {{ dimension.dimension.identifier }}.{{ dimension.key }},
         {%- endfor %}
-        {%- for column in spec.get('degenerate', []) + spec.measures %}
+        {%- for column in degenerate + measures %}
         facts.{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from facts
-    {%- for join in joins %}
-    left join {{ join.alias }}
-        on {% for fact_column, dim_column in join.on.items() -%}
-            {{ 'and ' if not loop.first }}facts.{{ fact_column }} = {{ join.alias }}.{{ dim_column }}
+    {%- for dimension in dimensions %}
+    {%- set alias = dimension.dimension.identifier %}
+    left join {{ alias }}
+        on {% for fact_column, dim_column in dimension.join_on.items() -%}
+            {{ 'and ' if not loop.first }}facts.{{ fact_column }} = {{ alias }}.{{ dim_column }}
         {% endfor -%}
-        {%- if join.spec.get('kind') == 'scd2_dimension' %}
-        and facts.{{ date_column }} >= {{ join.alias }}.valid_from
-        and facts.{{ date_column }} <= {{ join.alias }}.valid_to
+        {%- if dimension.get('versioned') %}
+        and facts.{{ date_column }} >= {{ alias }}.valid_from
+        and facts.{{ date_column }} <= {{ alias }}.valid_to
         {%- endif %}
     {%- endfor %}
 
@@ -158,41 +153,40 @@ select * from final
 {#  Bridge: one row per fact row and member of its separator-delimited list column. Exact match #}
 {#  with dbt.position on ',<list>,' (no split function is portable; the dimension is small).    #}
 {# ------------------------------------------------------------------------------------------- #}
-{% macro star_bridge(spec) %}
-  {%- set separator = spec.get('separator', ',') -%}
-  {%- set dim_spec = star_spec(spec.dimension) if execute else {} -%}
+{% macro star_bridge(source, fact_key, list_column, dimension, dimension_column, dimension_key, separator=',') %}
   {%- set sep = regcalc.string_literal(separator) -%}
+  {%- set members = dimension.identifier -%}
 with facts as (
 
-    select * from {{ ref(spec.source) }}
+    select * from {{ source }}
 
 ),
 
-members as (
+{{ members }} as (
 
-    select * from {{ ref(spec.dimension) }}
+    select * from {{ dimension }}
 
 ),
 
 listed as (
 
     select
-        facts.{{ spec.fact_key }},
-        {{ dbt.concat([sep, 'facts.' ~ spec.list_column, sep]) }} as delimited_list
+        facts.{{ fact_key }},
+        {{ dbt.concat([sep, 'facts.' ~ list_column, sep]) }} as delimited_list
     from facts
-    where facts.{{ spec.list_column }} is not null
+    where facts.{{ list_column }} is not null
 
 ),
 
 final as (
 
     select
-        listed.{{ spec.fact_key }},
-        members.{{ spec.get('dimension_key') or dim_spec.get('key', 'unknown_key') }},
-        members.{{ spec.dimension_column }}
+        listed.{{ fact_key }},
+        {{ members }}.{{ dimension_key }},
+        {{ members }}.{{ dimension_column }}
     from listed
-    inner join members
-        on {{ dbt.position(dbt.concat([sep, 'members.' ~ spec.dimension_column, sep]), 'listed.delimited_list') }} > 0
+    inner join {{ members }}
+        on {{ dbt.position(dbt.concat([sep, members ~ '.' ~ dimension_column, sep]), 'listed.delimited_list') }} > 0
 
 )
 
