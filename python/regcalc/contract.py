@@ -1,7 +1,10 @@
 """Input contract v1: the bank's daily extract (see README "Input contract").
 
 One place that names every dataset, its columns, the values a column may take and the reasons a
-deal is rejected. The ingest job validates against it; the generator writes to it.
+deal is rejected. The ingest job validates against it; the generator writes to it. The lists of codes
+that the marts check too (product types, counterparty types, reject reasons) are declared once, as the
+accepted values of the staging models' tests (models/staging/_staging__models.yml, shown in the docs
+site), and read from there.
 
 Files: CSV (RFC 4180: quoted fields may hold commas, doubled quotes and line breaks; UTF-8 with or
 without Excel's byte-order mark; LF or CRLF line ends) or parquet. Every numeric field is a finite
@@ -17,6 +20,11 @@ Reference data (`entities`, `counterparties`) comes in one of two forms, both co
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+
+import yaml
+
+from regcalc.settings import PROJECT_DIR
 
 SNAPSHOT_DATE = "as_of_date"
 
@@ -78,19 +86,20 @@ FX_RATES = Dataset("fx_rates", ("as_of_date", "currency", "rate_to_usd"), ("as_o
 REFERENCE_DATASETS = (COUNTERPARTIES, ENTITIES, FX_RATES)
 ALL_DATASETS = (DEALS, *REFERENCE_DATASETS)
 
-PRODUCT_TYPES = (
-    "cash",
-    "central_bank_reserve",
-    "security",
-    "deposit",
-    "loan",
-    "repo",
-    "reverse_repo",
-    "credit_facility",
-    "liquidity_facility",
-    "derivative_payable",
-    "derivative_receivable",
-)
+
+@cache
+def _accepted_values(model: str, column: str) -> tuple[str, ...]:
+    """The values of the accepted_values test of `column` of staging model `model`, in their order."""
+    path = PROJECT_DIR / "models" / "staging" / "_staging__models.yml"
+    for declared in yaml.safe_load(path.read_text(encoding="utf-8"))["models"]:
+        for declared_column in declared["columns"] if declared["name"] == model else ():
+            for test in declared_column.get("data_tests") or ():
+                if declared_column["name"] == column and isinstance(test, dict) and "accepted_values" in test:
+                    return tuple(test["accepted_values"]["arguments"]["values"])
+    raise LookupError(f"{path}: no accepted_values test on {model}.{column}")
+
+
+PRODUCT_TYPES = _accepted_values("stg_lake__deal_liquidity", "product_type")
 # Products whose hqla_class describes the security itself or the collateral of the repo.
 PRODUCTS_WITH_HQLA_CLASS = ("security", "repo", "reverse_repo")
 # Products where collateral_market_value is the collateral given (repo) or received (reverse repo).
@@ -98,17 +107,7 @@ SECURED_PRODUCTS = ("repo", "reverse_repo")
 
 HQLA_CLASSES = ("L1", "L2A", "L2B_RMBS", "L2B", "NON_HQLA")
 
-COUNTERPARTY_TYPES = (
-    "retail",
-    "small_business",
-    "non_financial_corporate",
-    "sovereign",
-    "central_bank",
-    "pse",
-    "mdb",
-    "bank",
-    "other_financial",
-)
+COUNTERPARTY_TYPES = _accepted_values("stg_lake__counterparties", "counterparty_type")
 
 FLAG_COLUMNS = ("is_insured", "is_stable_relationship", "is_operational", "is_encumbered")
 TRUE_VALUES = ("true", "t", "1", "yes", "y")
@@ -117,23 +116,6 @@ FALSE_VALUES = ("false", "f", "0", "no", "n", "")
 DATE_FORMAT = "yyyy-MM-dd"
 
 # Why a deal is rejected (`reject_reason` in the lake), in the order the checks run: a row takes the
-# first reason it fails. The jobs refuse a code that is not listed here (ingest.add_reject_checks);
-# tests prove the staging models' accepted_values and the README list the same codes.
-REJECT_REASONS = (
-    "malformed_row",  # a CSV record with the wrong number of fields
-    "missing_field",  # deal_id, entity_id or counterparty_id empty
-    "bad_date",  # as_of_date or maturity_date not a yyyy-mm-dd calendar date
-    "unknown_product_type",
-    "bad_amount",  # amount or collateral_market_value not a finite number
-    "negative_amount",
-    "maturity_before_as_of",
-    "missing_hqla_class",
-    "unknown_hqla_class",
-    "bad_flag",
-    "missing_collateral_value",
-    "duplicate_deal_id",  # (as_of_date, deal_id) on more than one row: every such row
-    "unknown_entity",  # not in the entities snapshot of the deal's as-of date
-    "unknown_counterparty",
-    "unknown_currency",  # deal or reporting currency not in fx_rates of that date
-    "unclassified",  # no classification rule matches (a gap in the rules, not in the deal)
-)
+# first reason it fails (each one is explained where it is declared). The jobs refuse a code that is
+# not listed (ingest.add_reject_checks); tests prove the README lists the same codes.
+REJECT_REASONS = _accepted_values("stg_lake__deal_rejects", "reject_reason")

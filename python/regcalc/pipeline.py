@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import yaml
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -28,48 +29,20 @@ from regcalc.settings import PROJECT_DIR, RegcalcError
 
 DEAL_DATASET = "deal_liquidity"
 
-# Column order of the deal-level lake dataset (documented in models/staging/_staging__sources.yml).
-DEAL_COLUMNS = (
-    "run_id",
-    "deal_id",
-    "entity_id",
-    "counterparty_id",
-    "counterparty_type",
-    "product_type",
-    "currency",
-    "amount",
-    "maturity_date",
-    "residual_maturity_days",
-    "maturity_bucket",
-    "hqla_class",
-    "is_insured",
-    "is_stable_relationship",
-    "is_operational",
-    "is_encumbered",
-    "is_domestic",
-    "collateral_market_value",
-    "reporting_currency",
-    "fx_rate",
-    "amount_rep",
-    "collateral_value_rep",
-    "classification_rule",
-    "category_code",
-    "lcr_section",
-    "hqla_level",
-    "rate",
-    "weight",
-    "weighted_amount",
-    "unwind_level1",
-    "unwind_level2a",
-    "unwind_level2b",
-    "parameter_table",
-    "bcbs_paragraph",
-    "reject_reason",
-    "reject_detail",
-    "source_file",
-    "raw_record",
-    "as_of_date",
-)
+
+def lake_columns(table: str) -> tuple[str, ...]:
+    """The columns of lake dataset `table` in their order, as the source `lake` declares them once
+    (models/staging/_staging__sources.yml, with their data types and descriptions), the partition
+    column as_of_date last, where the parquet writer puts it."""
+    sources = yaml.safe_load((PROJECT_DIR / "models" / "staging" / "_staging__sources.yml").read_text())
+    lake = next(source for source in sources["sources"] if source["name"] == "lake")
+    declared = next(declared for declared in lake["tables"] if declared["name"] == table)
+    columns = [column["name"] for column in declared["columns"]]
+    return (*(column for column in columns if column != "as_of_date"), "as_of_date")
+
+
+# Column order of the deal-level lake dataset.
+DEAL_COLUMNS = lake_columns("deal_liquidity")
 # Derived values that mean nothing on a rejected row: nulled there so no aggregate can pick them up.
 _DERIVED_COLUMNS = (
     "fx_rate",

@@ -1,9 +1,9 @@
 -- Every (product type, LCR category) pair a deal can carry, with the category's parameter row: the
 -- source of dim_product. Every pair, not only those the classification rules produce: an adjustment
 -- rule may reclassify a deal (override category_code) into any category. Product types are those of
--- the input contract (contract.PRODUCT_TYPES).
-{%- set product_types = ['cash', 'central_bank_reserve', 'security', 'deposit', 'loan', 'repo', 'reverse_repo',
-                         'credit_facility', 'liquidity_facility', 'derivative_payable', 'derivative_receivable'] %}
+-- the input contract, declared once as the accepted values of stg_lake__deal_liquidity.product_type.
+-- depends_on: {{ ref('stg_lake__deal_liquidity') }}
+{%- set product_types = accepted_values_of('stg_lake__deal_liquidity', 'product_type') %}
 with hqla_haircuts as (
 
     select * from {{ ref('param_hqla_haircuts') }}
