@@ -259,22 +259,48 @@ def make_plan(
         plan.models, plan.all_models = everything, True
         plan.full_refresh = "first build"
         return plan
-
     lake_dates = sorted(current_lake_runs)
     regulatory = seed_changes(previous.seeds_dir / "regulatory", seeds_dir / "regulatory")
     if regulatory:
         plan.changes += [f"regulatory parameters changed: {name}: {change}" for name, change in regulatory]
         plan.rerun_jobs = "the classification, haircuts and rates are applied by the jobs to every deal"
         plan.dates = lake_dates
+    selection = _Selection()
+    _plan_rule_changes(plan, selection, graph, point_models, (previous.seeds_dir, seeds_dir), lake_dates)
+    _plan_parameter_changes(plan, selection, graph, (previous.seeds_dir, seeds_dir), lake_dates)
+    _plan_lake_changes(plan, selection, graph, previous.lake_runs, current_lake_runs)
+    if plan.rerun_jobs:
+        plan.models, plan.all_models = everything, True
+        return plan
+    if selection.start_nodes:
+        _select(plan, selection, graph)
+    return plan
 
-    start_nodes: set[str] = set()
-    removed_edges: list[tuple[str, str]] = []
-    dates: set[str] = set()
-    refresh_reasons: list[str] = []
 
-    # Rules
-    old_rules = rule_versions(previous.seeds_dir / "adjustments")
-    new_rules = rule_versions(seeds_dir / "adjustments")
+@dataclass
+class _Selection:
+    """What the changes found select: the nodes the build starts from, the edges it must not follow
+    (rule seeds -> points whose rules did not change), the dates to rewrite, and the reasons, if any,
+    that every date must be rebuilt (--full-refresh)."""
+
+    start_nodes: set[str] = field(default_factory=set)
+    removed_edges: list[tuple[str, str]] = field(default_factory=list)
+    dates: set[str] = field(default_factory=set)
+    refresh_reasons: list[str] = field(default_factory=list)
+
+
+def _plan_rule_changes(
+    plan: Plan,
+    selection: _Selection,
+    graph: nx.DiGraph,
+    point_models: dict[str, str],
+    seeds: tuple[Path, Path],
+    lake_dates: list[str],
+) -> None:
+    """The rules added, removed or changed between the old and new seeds (`seeds`): the rule seeds
+    they touch start the build, only through the points whose rules changed, on the dates the
+    approved versions cover; a point whose columns change needs every date rebuilt."""
+    old_rules, new_rules = (rule_versions(folder / "adjustments") for folder in seeds)
     old_layouts, new_layouts = point_layouts(old_rules), point_layouts(new_rules)
     affected_points: set[str] = set()
     changed_seeds: set[str] = set()
@@ -287,79 +313,91 @@ def make_plan(
         for seed, part in zip(RULE_SEEDS, ("row", "conditions", "actions"), strict=True):
             if getattr(old, part, None) != getattr(new, part, None):
                 changed_seeds.add(seed)
-        rule_days: set[str] = set()
         for version in (old, new):
             if version is not None and version.approved:
                 affected_points.add(version.row["injection_point"])
-                rule_days |= rule_dates(version.row, lake_dates)
-        dates |= rule_days
+                selection.dates |= rule_dates(version.row, lake_dates)
     for point in sorted(set(old_layouts) | set(new_layouts) | set(point_models)):
         if point in point_models and old_layouts[point] != new_layouts[point]:
             affected_points.add(point)
-            refresh_reasons.append(f"the columns of point {point} change (rules added, removed or reordered)")
-    if changed_seeds:
-        seed_ids = {node_id(graph, seed, "seed") for seed in changed_seeds}
-        start_nodes |= seed_ids
-        point_ids = {point: node_id(graph, model) for point, model in point_models.items()}
-        # Every point model reads the rule seeds; only the affected ones are rebuilt.
-        removed_edges = [
-            (seed_id, point_id)
-            for seed_id in seed_ids
-            for point, point_id in point_ids.items()
-            if point not in affected_points and graph.has_edge(seed_id, point_id)
-        ]
-        plan.points = [point for point in point_models if point in affected_points]
+            selection.refresh_reasons.append(
+                f"the columns of point {point} change (rules added, removed or reordered)"
+            )
+    if not changed_seeds:
+        return
+    seed_ids = {node_id(graph, seed, "seed") for seed in changed_seeds}
+    selection.start_nodes |= seed_ids
+    point_ids = {point: node_id(graph, model) for point, model in point_models.items()}
+    # Every point model reads the rule seeds; only the affected ones are rebuilt.
+    selection.removed_edges = [
+        (seed_id, point_id)
+        for seed_id in seed_ids
+        for point, point_id in point_ids.items()
+        if point not in affected_points and graph.has_edge(seed_id, point_id)
+    ]
+    plan.points = [point for point in point_models if point in affected_points]
 
-    # Parameter sets and LIQ1 seeds: the seed and everything downstream, on every date of the lake
+
+def _plan_parameter_changes(
+    plan: Plan, selection: _Selection, graph: nx.DiGraph, seeds: tuple[Path, Path], lake_dates: list[str]
+) -> None:
+    """Parameter sets and LIQ1 seeds: the seed and everything downstream, on every date of the lake."""
+    old_seeds, new_seeds = seeds
     for folder in DBT_PARAMETER_FOLDERS:
-        for name, change in seed_changes(previous.seeds_dir / folder, seeds_dir / folder):
+        for name, change in seed_changes(old_seeds / folder, new_seeds / folder):
             plan.changes.append(f"{folder} seed changed: {name}: {change}")
-            if (seeds_dir / folder / f"{name}.csv").exists():
-                start_nodes.add(node_id(graph, name, "seed"))
-            dates |= set(lake_dates)
+            if (new_seeds / folder / f"{name}.csv").exists():
+                selection.start_nodes.add(node_id(graph, name, "seed"))
+            selection.dates |= set(lake_dates)
 
-    # Lake partitions
-    new_dates = sorted(day for day, run in current_lake_runs.items() if previous.lake_runs.get(day) != run)
-    removed_dates = sorted(set(previous.lake_runs) - set(current_lake_runs))
+
+def _plan_lake_changes(
+    plan: Plan,
+    selection: _Selection,
+    graph: nx.DiGraph,
+    previous_runs: dict[str, str],
+    current_runs: dict[str, str],
+) -> None:
+    """Lake partitions new, rerun or removed since the last build: the sources start the build."""
+    new_dates = sorted(day for day, run in current_runs.items() if previous_runs.get(day) != run)
+    removed_dates = sorted(set(previous_runs) - set(current_runs))
     plan.lake_unchanged = not (new_dates or removed_dates)
     plan.lake_dates = None if removed_dates else new_dates
-    if new_dates or removed_dates:
-        for day in new_dates:
-            what = "new" if day not in previous.lake_runs else "rerun"
-            plan.changes.append(f"lake partition {day}: {what} (run {current_lake_runs[day]})")
-        for day in removed_dates:
-            plan.changes.append(f"lake partition {day}: removed")
-        start_nodes |= {
-            unique_id for unique_id, data in graph.nodes(data=True) if data["resource_type"] == "source"
-        }
-        if removed_dates:
-            refresh_reasons.append("lake dates were removed")
-        # An SCD2 version is keyed by its first date: a new or rerun date can move the keys of the
-        # dimension versions valid on the later dates, so the facts of those dates are rewritten too.
-        dates |= {day for day in lake_dates if new_dates and day >= new_dates[0]}
+    if plan.lake_unchanged:
+        return
+    for day in new_dates:
+        what = "new" if day not in previous_runs else "rerun"
+        plan.changes.append(f"lake partition {day}: {what} (run {current_runs[day]})")
+    plan.changes += [f"lake partition {day}: removed" for day in removed_dates]
+    selection.start_nodes |= {
+        unique_id for unique_id, data in graph.nodes(data=True) if data["resource_type"] == "source"
+    }
+    if removed_dates:
+        selection.refresh_reasons.append("lake dates were removed")
+    # An SCD2 version is keyed by its first date: a new or rerun date can move the keys of the
+    # dimension versions valid on the later dates, so the facts of those dates are rewritten too.
+    selection.dates |= {day for day in current_runs if new_dates and day >= new_dates[0]}
 
-    if plan.rerun_jobs:
-        plan.models, plan.all_models = everything, True
-        return plan
-    if not start_nodes:
-        return plan
+
+def _select(plan: Plan, selection: _Selection, graph: nx.DiGraph) -> None:
+    """The models downstream of the start nodes (not through the removed edges), and the dates to
+    rewrite or why every date is rebuilt."""
     pruned = graph.copy()
-    pruned.remove_edges_from(removed_edges)
-    selected = set(start_nodes)
-    for start in start_nodes:
+    pruned.remove_edges_from(selection.removed_edges)
+    selected = set(selection.start_nodes)
+    for start in selection.start_nodes:
         selected |= nx.descendants(pruned, start)
     plan.models = [
         data["name"] for _, data in _in_build_order(graph, selected) if data["resource_type"] != "source"
     ]
-    if refresh_reasons:
-        plan.full_refresh = "; ".join(refresh_reasons)
-    else:
-        plan.dates = sorted(dates)
-        if not plan.dates:
-            plan.notes.append(
-                "the changed rules are unapproved or cover no date of the lake: only the rule tables change"
-            )
-    return plan
+    if selection.refresh_reasons:
+        plan.full_refresh = "; ".join(selection.refresh_reasons)
+        return
+    plan.dates = sorted(selection.dates)
+    if not plan.dates:
+        plan.notes.append(
+            "the changed rules are unapproved or cover no date of the lake: only the rule tables change"
+        )
 
 
 def _in_build_order(graph: nx.DiGraph, nodes: Iterable[str]) -> list[tuple[str, dict]]:
@@ -409,7 +447,7 @@ def plan_recalc(
 
     invoke_dbt(["parse"], settings, extra_vars, project_dir=project_dir)
     manifest = json.loads((project_dir / "target" / "manifest.json").read_text())
-    points = {name: f"{point.model}__adjusted" for name, point in load_points(project_dir).items()}
+    points = {name: point.adjusted_model for name, point in load_points(project_dir).items()}
     return make_plan(
         manifest_graph(manifest),
         points,

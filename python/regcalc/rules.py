@@ -197,7 +197,6 @@ def check_rules(directory: Path = ADJUSTMENT_DIR, points: dict[str, Point] | Non
     """Every problem of the rule set, each with file, line and column: the checks of the dbt macros
     (macros/adjustments/), which see the same rows. A file that dbt could not load at all (a missing
     header column, a row with too many values) is reported alone: its rows cannot be trusted."""
-    points = points or load_points()
     files = seed_columns()
     tables, problems = {}, []
     for file_name, columns in files.items():
@@ -205,107 +204,134 @@ def check_rules(directory: Path = ADJUSTMENT_DIR, points: dict[str, Point] | Non
         problems += unreadable
     if problems:
         return problems
+    check = _RuleSetCheck(points or load_points())
+    check.rules(tables["adjustment_rules.csv"])
+    check.conditions(tables["adjustment_conditions.csv"])
+    check.actions(tables["adjustment_actions.csv"])
+    check.rules_without_action()
+    check.problems.extend(_conflicts(check.by_id, check.actions_by_rule))
+    return sorted(check.problems, key=lambda problem: (list(files).index(problem.file), problem.line))
 
-    rules: dict[str, Row] = {}
-    for line, rule in tables["adjustment_rules.csv"]:
-        rule_id = rule["rule_id"].strip()
 
-        def add(column: str, message: str, line: int = line) -> None:
-            problems.append(Problem("adjustment_rules.csv", line, column, message))
+class _RuleSetCheck:
+    """The checks of check_rules, file by file; each method decides one kind of row."""
 
-        if not rule_id:
-            add("rule_id", BLANK_LINE if not any(rule.values()) else "empty rule_id")
-            continue
-        if rule_id in rules:
-            add("rule_id", f"{rule_id} is used twice (first on line {rules[rule_id][0]})")
-            continue
-        rules[rule_id] = (line, rule)
-        point = rule["injection_point"].strip()
-        if point not in points:
-            # like the macros: nothing else of a rule is checked before its point is known
-            add("injection_point", f"'{point}' is not a declared point ({', '.join(points)})")
-            continue
-        for column in ("effective_from", "expiry", "approved_at"):
-            text = rule[column].strip()
-            if (text or column == "effective_from") and not is_date(text):
-                add(column, f"'{text}' is not a date (yyyy-mm-dd)")
-        start, end = rule["effective_from"].strip(), rule["expiry"].strip()
-        if is_date(start) and is_date(end) and end < start:
-            add("expiry", f"{end} is before effective_from {start}")
-        priority, scenario = rule["priority"].strip() or "0", rule["scenario"].strip() or "base"
-        if not GRAMMAR.formats["integer"].match(priority):
-            add("priority", f"'{priority}' is not an integer")
-        if not GRAMMAR.formats["name"].match(scenario):
-            add("scenario", f"'{scenario}' must be a name (letters, digits, _)")
+    def __init__(self, points: dict[str, Point]):
+        self.points = points
+        self.problems: list[Problem] = []
+        self.by_id: dict[str, Row] = {}  # rule_id -> (line, rule), rules with a new, non-empty id
+        self.actions_by_rule: dict[str, list[tuple[int, str, str]]] = {}  # rule_id -> (line, field, op)
 
-    def point_of(file_name: str, line: int, row: dict[str, str]) -> Point | None:
+    def _adder(self, file_name: str, line: int):
+        def add(column: str, message: str) -> None:
+            self.problems.append(Problem(file_name, line, column, message))
+
+        return add
+
+    def rules(self, rows: list[Row]) -> None:
+        for line, rule in rows:
+            add = self._adder("adjustment_rules.csv", line)
+            rule_id = rule["rule_id"].strip()
+            if not rule_id:
+                add("rule_id", BLANK_LINE if not any(rule.values()) else "empty rule_id")
+            elif rule_id in self.by_id:
+                add("rule_id", f"{rule_id} is used twice (first on line {self.by_id[rule_id][0]})")
+            else:
+                self.by_id[rule_id] = (line, rule)
+                if (point := rule["injection_point"].strip()) not in self.points:
+                    # like the macros: nothing else of a rule is checked before its point is known
+                    add("injection_point", f"'{point}' is not a declared point ({', '.join(self.points)})")
+                else:
+                    _check_rule_columns(rule, add)
+
+    def _point_of(self, file_name: str, line: int, row: dict[str, str]) -> Point | None:
         """The point of the row's rule; None (and the problem reported) if there is none."""
         rule_id = row["rule_id"].strip()
-        if rule_id not in rules:
+        if rule_id not in self.by_id:
             orphan = f"'{rule_id}' is not a rule of adjustment_rules.csv"
-            problems.append(Problem(file_name, line, "rule_id", orphan if any(row.values()) else BLANK_LINE))
+            self.problems.append(
+                Problem(file_name, line, "rule_id", orphan if any(row.values()) else BLANK_LINE)
+            )
             return None
-        return points.get(rules[rule_id][1]["injection_point"].strip())  # unknown: reported on the rule
+        return self.points.get(
+            self.by_id[rule_id][1]["injection_point"].strip()
+        )  # unknown: reported on the rule
 
-    for line, condition in tables["adjustment_conditions.csv"]:
+    def conditions(self, rows: list[Row]) -> None:
+        for line, condition in rows:
+            add = self._adder("adjustment_conditions.csv", line)
+            if (point := self._point_of("adjustment_conditions.csv", line, condition)) is None:
+                continue
+            field, operator = condition["field"].strip(), condition["operator"].strip().lower()
+            if field not in point.fields:
+                add("field", f"'{field}' is not a column of point {point.name} ({', '.join(point.fields)})")
+            elif operator not in GRAMMAR.operators:
+                add("operator", f"'{operator}' is not one of {', '.join(GRAMMAR.operators)}")
+            else:
+                _check_condition(
+                    point.fields[field], point.data_types[field], field, operator, condition["value"], add
+                )
 
-        def add(column: str, message: str, line: int = line) -> None:
-            problems.append(Problem("adjustment_conditions.csv", line, column, message))
+    def actions(self, rows: list[Row]) -> None:
+        for line, action in rows:
+            add = self._adder("adjustment_actions.csv", line)
+            if (point := self._point_of("adjustment_actions.csv", line, action)) is None:
+                continue
+            rule_id = action["rule_id"].strip()
+            field, operation = action["field"].strip(), action["operation"].strip().lower()
+            if problem := _action_problem(point, field, operation, action["value"]):
+                add(*problem)
+            if field in (earlier[1] for earlier in self.actions_by_rule.get(rule_id, [])):
+                add("field", "the rule changes this field twice; use one action")
+            self.actions_by_rule.setdefault(rule_id, []).append((line, field, operation))
 
-        if (point := point_of("adjustment_conditions.csv", line, condition)) is None:
-            continue
-        field, operator = condition["field"].strip(), condition["operator"].strip().lower()
-        if field not in point.fields:
-            add("field", f"'{field}' is not a column of point {point.name} ({', '.join(point.fields)})")
-        elif operator not in GRAMMAR.operators:
-            add("operator", f"'{operator}' is not one of {', '.join(GRAMMAR.operators)}")
-        else:
-            _check_condition(
-                point.fields[field], point.data_types[field], field, operator, condition["value"], add
-            )
+    def rules_without_action(self) -> None:
+        for rule_id, (line, rule) in self.by_id.items():
+            if rule["injection_point"].strip() in self.points and rule_id not in self.actions_by_rule:
+                self.problems.append(
+                    Problem(
+                        "adjustment_rules.csv", line, "rule_id", "has no action in adjustment_actions.csv"
+                    )
+                )
 
-    actions_by_rule: dict[str, list[tuple[int, str, str]]] = {}
-    for line, action in tables["adjustment_actions.csv"]:
 
-        def add(column: str, message: str, line: int = line) -> None:
-            problems.append(Problem("adjustment_actions.csv", line, column, message))
+def _check_rule_columns(rule: dict[str, str], add) -> None:
+    """The dates, priority and scenario of a rule whose point is known."""
+    for column in ("effective_from", "expiry", "approved_at"):
+        text = rule[column].strip()
+        if (text or column == "effective_from") and not is_date(text):
+            add(column, f"'{text}' is not a date (yyyy-mm-dd)")
+    start, end = rule["effective_from"].strip(), rule["expiry"].strip()
+    if is_date(start) and is_date(end) and end < start:
+        add("expiry", f"{end} is before effective_from {start}")
+    priority, scenario = rule["priority"].strip() or "0", rule["scenario"].strip() or "base"
+    if not GRAMMAR.formats["integer"].match(priority):
+        add("priority", f"'{priority}' is not an integer")
+    if not GRAMMAR.formats["name"].match(scenario):
+        add("scenario", f"'{scenario}' must be a name (letters, digits, _)")
 
-        if (point := point_of("adjustment_actions.csv", line, action)) is None:
-            continue
-        rule_id = action["rule_id"].strip()
-        field, operation = action["field"].strip(), action["operation"].strip().lower()
-        kind = point.fields.get(field)
-        if kind is None:
-            add("field", f"'{field}' is not a column of point {point.name} ({', '.join(point.fields)})")
-        elif field in point.key or field in ("as_of_date", "scenario"):
-            add("field", f"{field} is part of the key of point {point.name} and cannot be changed")
-        elif field in point.recompute:
-            add(
-                "field",
-                f"{field} is recomputed at point {point.name} as {point.recompute[field]}; "
-                "adjust its inputs instead",
-            )
-        elif operation not in GRAMMAR.operations:
-            add("operation", f"'{operation}' is not one of {', '.join(GRAMMAR.operations)}")
-        elif operation in GRAMMAR.arithmetic_operations and kind != "number":
-            add("operation", f"{operation} needs a number field; {field} is a {kind}")
-        elif problem := value_problem(
-            action["value"],
-            "number" if operation in GRAMMAR.arithmetic_operations else kind,
-            point.data_types[field],
-        ):
-            add("value", problem)
-        if field in (earlier[1] for earlier in actions_by_rule.get(rule_id, [])):
-            add("field", "the rule changes this field twice; use one action")
-        actions_by_rule.setdefault(rule_id, []).append((line, field, operation))
 
-    for rule_id, (line, rule) in rules.items():
-        if rule["injection_point"].strip() in points and rule_id not in actions_by_rule:
-            problems.append(
-                Problem("adjustment_rules.csv", line, "rule_id", "has no action in adjustment_actions.csv")
-            )
-    problems.extend(_conflicts(rules, actions_by_rule))
-    return sorted(problems, key=lambda problem: (list(files).index(problem.file), problem.line))
+def _action_problem(point: Point, field: str, operation: str, value: str) -> tuple[str, str] | None:
+    """(column, message) of the first problem of an action on `field` of `point`, or None."""
+    kind = point.fields.get(field)
+    if kind is None:
+        return "field", f"'{field}' is not a column of point {point.name} ({', '.join(point.fields)})"
+    if field in point.key or field in ("as_of_date", "scenario"):
+        return "field", f"{field} is part of the key of point {point.name} and cannot be changed"
+    if field in point.recompute:
+        recomputed = point.recompute[field]
+        return (
+            "field",
+            f"{field} is recomputed at point {point.name} as {recomputed}; adjust its inputs instead",
+        )
+    if operation not in GRAMMAR.operations:
+        return "operation", f"'{operation}' is not one of {', '.join(GRAMMAR.operations)}"
+    arithmetic = operation in GRAMMAR.arithmetic_operations
+    if arithmetic and kind != "number":
+        return "operation", f"{operation} needs a number field; {field} is a {kind}"
+    if problem := value_problem(value, "number" if arithmetic else kind, point.data_types[field]):
+        return "value", problem
+    return None
 
 
 def _check_condition(kind: str, data_type: str, field: str, op: str, value: str, add) -> None:
