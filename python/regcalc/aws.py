@@ -223,11 +223,8 @@ def publish_directory(
     staging = _key(prefix, STAGING_DIR, uuid.uuid4().hex)
     sizes = {relative: path.stat().st_size for relative, path in files.items()}
     final = {relative: _key(prefix, relative) for relative in files}
+    body = _manifest(final, sizes) if manifest_name is not None else b""
     if manifest_name is not None:
-        entries = [{"key": final[relative], "size": sizes[relative]} for relative in files]
-        body = json.dumps(
-            {"published_at": datetime.now(UTC).isoformat(timespec="seconds"), "files": entries}, indent=2
-        ).encode()
         final[manifest_name] = _key(prefix, manifest_name)
         sizes[manifest_name] = len(body)
 
@@ -241,17 +238,7 @@ def publish_directory(
             s3.put_object(Bucket=bucket, Key=_key(staging, "new", manifest_name), Body=body)
 
         step = "keeping a copy of the objects it replaces"
-        staging_root = _key(prefix, STAGING_DIR) + "/"
-        existing = {
-            key: size
-            for key, size in _list_keys(s3, bucket, prefix + "/" if prefix else "").items()
-            if not key.startswith(staging_root)
-        }
-        targets = set(final.values())
-        stale = [key for key in existing if key not in targets] if mirror else []
-        for key in [key for key in existing if key in targets] + stale:
-            previous[key] = (_key(staging, "previous", key), existing[key])
-            _copy(s3, bucket, key, previous[key][0], existing[key])
+        stale = _keep_previous(s3, bucket, (prefix, staging), set(final.values()), mirror, previous)
 
         step = "copying from the staging prefix to the final keys"
         for relative, key in final.items():
@@ -263,12 +250,7 @@ def publish_directory(
             _delete_keys(s3, bucket, stale)
     except _AWS_ERRORS as error:
         left = _roll_back(s3, bucket, staging, written, previous)
-        failure = str(_explain(f"publish {source} to {where} ({step})", error, S3_PERMISSIONS))
-        if left:
-            failure += "\nThe roll-back is incomplete; fix by hand: " + "; ".join(left)
-        else:
-            failure += "\nNothing was published: the destination is as it was before."
-        raise AwsError(failure) from error
+        raise _publish_failure(f"publish {source} to {where} ({step})", error, left) from error
 
     try:
         _delete_keys(s3, bucket, list(_list_keys(s3, bucket, staging + "/")))
@@ -278,6 +260,46 @@ def publish_directory(
         )
     logger.info("published %d files from %s to %s", len(files), source, where)
     return list(final.values())
+
+
+def _publish_failure(what: str, error: Exception, left: Sequence[str]) -> AwsError:
+    """The error of a failed publish: what failed and why, then what the roll-back left, if anything."""
+    failure = str(_explain(what, error, S3_PERMISSIONS))
+    if left:
+        return AwsError(failure + "\nThe roll-back is incomplete; fix by hand: " + "; ".join(left))
+    return AwsError(failure + "\nNothing was published: the destination is as it was before.")
+
+
+def _manifest(final: Mapping[str, str], sizes: Mapping[str, int]) -> bytes:
+    """The manifest of a publish: when, and every final key with its size."""
+    entries = [{"key": key, "size": sizes[relative]} for relative, key in final.items()]
+    published_at = datetime.now(UTC).isoformat(timespec="seconds")
+    return json.dumps({"published_at": published_at, "files": entries}, indent=2).encode()
+
+
+def _keep_previous(
+    client: Any,
+    bucket: str,
+    prefixes: tuple[str, str],
+    targets: set[str],
+    mirror: bool,
+    previous: dict[str, tuple[str, int]],
+) -> list[str]:
+    """Copy every object under the publish's prefix that it overwrites (and, with `mirror`, every one it
+    no longer has: returned, to be deleted) to `<staging>/previous/`, recording each in `previous`.
+    `prefixes`: the destination prefix and the staging prefix of this publish."""
+    prefix, staging = prefixes
+    staging_root = _key(prefix, STAGING_DIR) + "/"
+    existing = {
+        key: size
+        for key, size in _list_keys(client, bucket, prefix + "/" if prefix else "").items()
+        if not key.startswith(staging_root)
+    }
+    stale = [key for key in existing if key not in targets] if mirror else []
+    for key in [key for key in existing if key in targets] + stale:
+        previous[key] = (_key(staging, "previous", key), existing[key])
+        _copy(client, bucket, key, previous[key][0], existing[key])
+    return stale
 
 
 def _roll_back(
