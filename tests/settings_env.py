@@ -1,5 +1,5 @@
-"""regcalc exports its settings to the environment (profiles.yml reads them there): tests that run it on
-settings of their own put those in the environment through a MonkeyPatch, which puts back the others'."""
+"""Tests that run regcalc on settings of their own also put those in the environment (the fallback of
+profiles.yml and Settings.from_env) through a MonkeyPatch, which puts back the others'."""
 
 from __future__ import annotations
 

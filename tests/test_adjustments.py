@@ -457,7 +457,7 @@ def lake(spark, tmp_path_factory, monkeypatch_module):
     """The jobs run once on the two cases; every build of this module reads this lake."""
     work = tmp_path_factory.mktemp("adjustments")
     write_input(work / "input")
-    # invoke_dbt() exports the settings to os.environ: set them here so they are restored after.
+    # Settings.from_env reads these: set them here so they are restored after.
     for name, default in (("REGCALC_LAKE", ""), ("REGCALC_SCHEMA", SCHEMA), ("REGCALC_TARGET", "local")):
         monkeypatch_module.setenv(name, os.environ.get(name) or default)
     run_jobs(spark, str(work / "lake"), work / "input")

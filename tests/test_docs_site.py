@@ -75,7 +75,7 @@ def monkeypatch_module():
 def site(spark, tmp_path_factory, monkeypatch_module) -> Path:
     """static_index.html of the project, generated on a lake the jobs wrote from one hand case."""
     work = tmp_path_factory.mktemp("docs_site")
-    # invoke_dbt exports the settings to the environment: restore it after the module.
+    # the settings of this module go through the environment: restore it after the module.
     for name in ("REGCALC_LAKE", "REGCALC_TARGET", "REGCALC_SCHEMA"):
         monkeypatch_module.setenv(name, "unset")
     monkeypatch_module.setenv("REGCALC_TARGET", "local")

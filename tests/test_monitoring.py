@@ -45,7 +45,7 @@ def built(spark, tmp_path_factory, monkeypatch_module):
     generate_bank(
         spark, work / "input", deals=400, entities=2, dates=2, seed=11, first_date=dt.date(2027, 3, 1)
     )
-    # invoke_dbt() exports the settings to os.environ: set them here so they are restored afterwards.
+    # Settings.from_env reads these: set them here so they are restored afterwards.
     for name, default in (("REGCALC_LAKE", ""), ("REGCALC_TARGET", "local")):
         monkeypatch_module.setenv(name, os.environ.get(name) or default)
     monkeypatch_module.setenv("REGCALC_SCHEMA", SCHEMA)

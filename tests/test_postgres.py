@@ -118,7 +118,7 @@ def built(spark, postgres, tmp_path_factory, monkeypatch_module):
         adjustments / "adjustment_actions.csv",
         [{"rule_id": "ADJ-T01", "field": "bcbs_paragraph", "operation": "override", "value": HOSTILE_VALUE}],
     )
-    # invoke_dbt exports the settings to the environment: these are restored after the module
+    # the settings of this module go through the environment: these are restored after the module
     for name, value in (("REGCALC_SCHEMA", SCHEMA), ("REGCALC_TARGET", "local"), ("REGCALC_LAKE", "")):
         monkeypatch_module.setenv(name, value)
     lake = str(work / "lake")

@@ -27,7 +27,8 @@ def copy_project(dest: Path) -> Path:
 
 
 def dbt_vars(settings: Settings, extra: dict | None = None) -> dict:
-    return {"lake_uri": settings.lake, **(extra or {})}
+    """The vars of a dbt invocation: the lake, the settings profiles.yml reads, then `extra`."""
+    return {"lake_uri": settings.lake, **settings.profile_vars(), **(extra or {})}
 
 
 def _dbt_args(
@@ -36,8 +37,7 @@ def _dbt_args(
     extra_vars: dict | None = None,
     project_dir: Path = PROJECT_DIR,
 ) -> list[str]:
-    """dbt's command line for the project on the settings' target (exported: profiles.yml reads them)."""
-    settings.export()
+    """dbt's command line for the project on the settings' target (profiles.yml reads them as vars)."""
     return [
         *command,
         "--project-dir",

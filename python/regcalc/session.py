@@ -46,10 +46,9 @@ def get_spark(settings: Settings, app_name: str = "regcalc") -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    settings.export()
     lock_home(settings.home)
     builder = SparkSession.builder.appName(app_name)
-    for key, value in local_spark_conf().items():
+    for key, value in local_spark_conf(settings).items():
         builder = builder.config(key, value)
     spark = builder.enableHiveSupport().getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")

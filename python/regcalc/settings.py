@@ -89,8 +89,17 @@ def environment_help() -> str:
     return "\n".join(lines)
 
 
+def default(name: str) -> str | None:
+    """The default of a REGCALC_* setting, as ENVIRONMENT declares it."""
+    return next(setting.default for setting in ENVIRONMENT if setting.name == name)
+
+
 @dataclass(frozen=True)
 class Settings:
+    """The settings of one run, passed explicitly: to dbt as vars (profiles.yml reads them with var(),
+    the environment only as the fallback of a dbt run by hand) and to the Spark session's conf. Read
+    from the environment once, by from_env, with the defaults of ENVIRONMENT."""
+
     home: Path
     lake: str
     target: str
@@ -98,17 +107,17 @@ class Settings:
 
     @classmethod
     def from_env(cls, lake: str | None = None, target: str | None = None) -> Settings:
-        home = Path(os.environ.get("REGCALC_HOME", PROJECT_DIR / ".regcalc")).resolve()
-        lake_uri = lake or os.environ.get("REGCALC_LAKE", str(PROJECT_DIR / "lake"))
+        home = Path(os.environ.get("REGCALC_HOME", PROJECT_DIR / default("REGCALC_HOME"))).resolve()
+        lake_uri = lake or os.environ.get("REGCALC_LAKE", str(PROJECT_DIR / default("REGCALC_LAKE")))
         return cls(
             home=home,
             lake=normalise_uri(lake_uri),
-            target=target or os.environ.get("REGCALC_TARGET", "local"),
-            schema=os.environ.get("REGCALC_SCHEMA", "regcalc"),
+            target=target or os.environ.get("REGCALC_TARGET", default("REGCALC_TARGET")),
+            schema=os.environ.get("REGCALC_SCHEMA", default("REGCALC_SCHEMA")),
         )
 
     def environment(self) -> dict[str, str]:
-        """The environment variables profiles.yml reads, as these settings set them."""
+        """The environment variables these settings stand for (for dbt's invocation context)."""
         return {
             "REGCALC_HOME": str(self.home),
             "REGCALC_LAKE": self.lake,
@@ -116,13 +125,16 @@ class Settings:
             "REGCALC_SCHEMA": self.schema,
         }
 
-    def export(self) -> None:
-        """Publish the settings to the environment read by profiles.yml (dbt runs in-process)."""
-        os.environ.update(self.environment())
-        from regcalc.s3a import JARS_ENV, jars_dir  # s3a imports this module
+    def profile_vars(self) -> dict[str, str]:
+        """The vars profiles.yml reads before the environment: the state folder, the schema and the
+        S3A connector's folder (absolute: the profile's relative default only holds in the project)."""
+        from regcalc.s3a import jars_dir  # s3a imports this module
 
-        # Absolute: the profile's relative default (./jars) only holds when run from the project dir.
-        os.environ[JARS_ENV] = str(jars_dir())
+        return {
+            "regcalc_home": str(self.home),
+            "regcalc_schema": self.schema,
+            "regcalc_s3a_jars": str(jars_dir()),
+        }
 
 
 def normalise_uri(uri: str) -> str:
@@ -140,18 +152,20 @@ def _env_var(name: str, default: str | None = None) -> str:
     return default
 
 
-# profiles.yml as dbt renders it: env_var() and dbt's type filters (a value with as_number / as_bool
-# becomes a number / boolean once rendered).
+# profiles.yml as dbt renders it: var() (the vars of the run), env_var() and dbt's type filters (a value
+# with as_number / as_bool becomes a number / boolean once rendered).
 _PROFILE_JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined)
 _PROFILE_JINJA.filters.update({name: (lambda value: value) for name in ("as_number", "as_bool", "as_text")})
 
 
-def _render(value: object) -> object:
+def _render(value: object, variables: dict[str, str]) -> object:
     if isinstance(value, dict):
-        return {key: _render(item) for key, item in value.items()}
+        return {key: _render(item, variables) for key, item in value.items()}
     if not isinstance(value, str):
         return value
-    rendered = _PROFILE_JINJA.from_string(value).render(env_var=_env_var)
+    rendered = _PROFILE_JINJA.from_string(value).render(
+        env_var=_env_var, var=lambda name, fallback=None: variables.get(name, fallback)
+    )
     return yaml.safe_load(rendered) if "as_number" in value or "as_bool" in value else rendered
 
 
@@ -169,12 +183,15 @@ def target_type(target: str) -> str:
     return outputs[target]["type"]
 
 
-def target_profile(target: str) -> dict:
-    """A target of profiles/profiles.yml rendered as dbt renders it (credentials from the environment)."""
+def target_profile(target: str, settings: Settings | None = None) -> dict:
+    """A target of profiles/profiles.yml rendered as dbt renders it for `settings` (credentials from
+    the environment; without settings, what the environment says)."""
     target_type(target)  # a clear error for an unknown target
-    return _render(_outputs()[target])
+    return _render(_outputs()[target], settings.profile_vars() if settings else {})
 
 
-def local_spark_conf() -> dict[str, str]:
-    """The `local` target's server_side_parameters, rendered: the one definition of the Spark settings."""
-    return {key: str(value) for key, value in target_profile("local")["server_side_parameters"].items()}
+def local_spark_conf(settings: Settings | None = None) -> dict[str, str]:
+    """The `local` target's server_side_parameters, rendered for `settings`: the one definition of the
+    Spark settings."""
+    parameters = target_profile("local", settings)["server_side_parameters"]
+    return {key: str(value) for key, value in parameters.items()}
