@@ -85,9 +85,12 @@ postgres: ## install Debian's PostgreSQL server binaries (the tests start a thro
 postgres-server: setup postgres ## start a throwaway PostgreSQL set up like Redshift (target postgres); Ctrl-C stops it
 	$(BIN)/python -m regcalc.pgserver
 
-lint: setup ## ruff on the Python code
+# sqlfluff compiles every model with dbt on the local target (a Spark session, in a state folder of
+# its own so that it never meets a run's metastore lock); it fails the build on any violation.
+lint: setup ## ruff on the Python code, sqlfluff (dbt templater, .sqlfluff) on the SQL
 	$(BIN)/ruff check python tests orchestration
 	$(BIN)/ruff format --check python tests orchestration
+	REGCALC_HOME=$(CURDIR)/.regcalc/lint $(BIN)/sqlfluff lint models tests/dbt analyses
 
 bench: setup ## benchmark on BENCH_DEALS deals (1M; 10M: BENCH_DEALS=10000000; issue 10's bank: BENCH_ENTITIES=5 BENCH_DATES=2 BENCH_SEED=7)
 	$(BIN)/python -m regcalc.bench --deals $(BENCH_DEALS) --entities $(BENCH_ENTITIES) --dates $(BENCH_DATES) --seed $(BENCH_SEED)

@@ -249,3 +249,55 @@ select * from final
   {% endfor %}
   {{ return(refs | join(', ')) }}
 {% endmacro %}
+
+
+{#
+  The audit's branches: one per (point, approved rule of the point, action), with the point's adjusted
+  model, the rule's number at its point (`n`, as apply_adjustments numbers the adj_<n>_ columns), the
+  before / after columns of the action's field, whether the field is a number and the point's key
+  columns without scenario and as_of_date (the audit's row_key). Read by fct_adjustment_audit.
+#}
+{% macro adjustment_audit_branches(rule_set) %}
+  {% set branches = [] %}
+  {% for point_name, point in var('adjustment_points').items() %}
+    {% set fields = adjustment_point_fields(point_name) %}
+    {% set key_columns = point.key | reject('in', ['scenario', 'as_of_date']) | list %}
+    {% for rule in adjustment_point_rules(point_name, rule_set) %}
+      {% set n = loop.index %}
+      {% for action in rule.actions %}
+        {% set before = 'adjusted.adj_' ~ n ~ '__' ~ action.field ~ '_before' %}
+        {% set after = 'adjusted.adj_' ~ n ~ '__' ~ action.field ~ '_after' %}
+        {% set numeric = fields[action.field] == 'number' %}
+        {% do branches.append({'point': point_name, 'model': adjusted_model_name(point_name), 'n': n,
+                                'rule_id': rule.rule_id, 'field': action.field, 'before': before,
+                                'after': after, 'numeric': numeric, 'key_columns': key_columns}) %}
+      {% endfor %}
+    {% endfor %}
+  {% endfor %}
+  {{ return(branches) }}
+{% endmacro %}
+
+{#
+  The checks of the audit test (tests/dbt/assert_adjustments_explained_by_audit.sql): one per point
+  and number field an approved rule of the point changes, with the point's model before and after,
+  whether that model has a scenario column, and the tolerance (0 for a decimal field).
+#}
+{% macro adjustment_audit_checks(rule_set) %}
+  {% set checks = [] %}
+  {% for point_name, point in var('adjustment_points').items() %}
+    {% set fields = adjustment_point_fields(point_name) %}
+    {% set types = adjustment_point_types(point_name) %}
+    {% set touched = [] %}
+    {% for rule in adjustment_point_rules(point_name, rule_set) %}
+      {% for action in rule.actions if fields[action.field] == 'number' and action.field not in touched %}
+        {% do touched.append(action.field) %}
+      {% endfor %}
+    {% endfor %}
+    {% for field in touched %}
+      {% do checks.append({'point': point_name, 'model': point.model, 'adjusted': adjusted_model_name(point_name), 'field': field,
+                           'has_scenario': 'scenario' in adjustment_point_columns(point_name),
+                           'tolerance': 0 if regcalc.decimal_type(types[field]) else 0.01}) %}
+    {% endfor %}
+  {% endfor %}
+  {{ return(checks) }}
+{% endmacro %}

@@ -5,27 +5,16 @@
 -- rounds to the money scale.
 -- depends_on: {{ ref('adjustment_rules') }}, {{ ref('adjustment_conditions') }}, {{ ref('adjustment_actions') }}
 {% set rule_set = load_adjustment_rules() %}
-{% set checks = [] %}
-{% for point_name, point in var('adjustment_points').items() %}
-  {% set fields = adjustment_point_fields(point_name) %}
-  {% set types = adjustment_point_types(point_name) %}
-  {% set touched = [] %}
-  {% for rule in adjustment_point_rules(point_name, rule_set) %}
-    {% for action in rule.actions if fields[action.field] == 'number' and action.field not in touched %}
-      {% do touched.append(action.field) %}
-    {% endfor %}
-  {% endfor %}
-  {% for field in touched %}
-    {% do checks.append({'point': point_name, 'model': point.model, 'adjusted': adjusted_model_name(point_name), 'field': field,
-                         'has_scenario': 'scenario' in adjustment_point_columns(point_name),
-                         'tolerance': 0 if regcalc.decimal_type(types[field]) else 0.01}) %}
-  {% endfor %}
-{% endfor %}
+{% set checks = adjustment_audit_checks(rule_set) %}
 -- depends_on: {{ adjustment_point_refs(before=true) }}
 with audit as (
 
     select
-        injection_point, scenario, as_of_date, field, sum(delta) as audited_change
+        injection_point,
+        scenario,
+        as_of_date,
+        field,
+        sum(delta) as audited_change
     from {{ ref('fct_adjustment_audit') }}
     group by injection_point, scenario, as_of_date, field
 
@@ -68,7 +57,9 @@ changes as (
 
 )
 
-select changes.*, coalesce(audit.audited_change, 0) as audited_change
+select
+    changes.*,
+    coalesce(audit.audited_change, 0) as audited_change
 from changes
 left join audit
     on changes.injection_point = audit.injection_point and changes.scenario = audit.scenario

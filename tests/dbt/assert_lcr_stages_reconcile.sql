@@ -5,7 +5,9 @@
 with deals as (
 
     select
-        scenario, as_of_date, entity_id,
+        scenario,
+        as_of_date,
+        entity_id,
         sum(case when lcr_section = 'hqla' and hqla_level = 'L1' then weighted_amount else 0 end) as level1,
         sum(case when lcr_section = 'outflow' then weighted_amount else 0 end) as outflows,
         sum(case when lcr_section = 'inflow' then weighted_amount else 0 end) as inflows,
@@ -18,7 +20,9 @@ with deals as (
 categories as (
 
     select
-        scenario, as_of_date, entity_id,
+        scenario,
+        as_of_date,
+        entity_id,
         sum(case when lcr_section = 'hqla' and hqla_level = 'L1' then weighted_amount else 0 end) as level1,
         sum(case when lcr_section = 'outflow' then weighted_amount else 0 end) as outflows,
         sum(case when lcr_section = 'inflow' then weighted_amount else 0 end) as inflows,
@@ -31,7 +35,9 @@ categories as (
 adjusted_categories as (
 
     select
-        scenario, as_of_date, entity_id,
+        scenario,
+        as_of_date,
+        entity_id,
         sum(case when lcr_section = 'outflow' then weighted_amount else 0 end) as outflows,
         sum(case when lcr_section = 'inflow' then weighted_amount else 0 end) as inflows
     from {{ ref('int_lcr_category_totals__adjusted') }}
@@ -63,13 +69,19 @@ compared as (
         deals.scenario,
         deals.as_of_date,
         deals.entity_id,
-        abs(deals.level1 - categories.level1) + abs(deals.outflows - categories.outflows)
-            + abs(deals.inflows - categories.inflows) + abs(deals.unwind2a - categories.unwind2a) as deals_vs_categories,
-        abs(adjusted_categories.outflows - components.total_outflows)
-            + abs(adjusted_categories.inflows - components.total_inflows) as categories_vs_components,
-        abs(adjusted_components.hqla_level1 - lcr.hqla_level1)
+        (
+            abs(deals.level1 - categories.level1) + abs(deals.outflows - categories.outflows)
+            + abs(deals.inflows - categories.inflows) + abs(deals.unwind2a - categories.unwind2a)
+        ) as deals_vs_categories,
+        (
+            abs(adjusted_categories.outflows - components.total_outflows)
+            + abs(adjusted_categories.inflows - components.total_inflows)
+        ) as categories_vs_components,
+        (
+            abs(adjusted_components.hqla_level1 - lcr.hqla_level1)
             + abs(adjusted_components.total_outflows - lcr.total_outflows)
-            + abs(adjusted_components.total_inflows - lcr.total_inflows) as components_vs_lcr
+            + abs(adjusted_components.total_inflows - lcr.total_inflows)
+        ) as components_vs_lcr
     from deals
     left join categories
         on deals.scenario = categories.scenario and deals.as_of_date = categories.as_of_date
@@ -89,6 +101,7 @@ compared as (
 )
 
 select * from compared
-where coalesce(deals_vs_categories <> 0, true)
+where
+    coalesce(deals_vs_categories <> 0, true)
     or coalesce(categories_vs_components <> 0, true)
     or coalesce(components_vs_lcr <> 0, true)

@@ -3,7 +3,9 @@
 -- deal rows = fct_lcr deal_count.
 with lake as (
 
-    select as_of_date, count(*) as lake_rows
+    select
+        as_of_date,
+        count(*) as lake_rows
     from {{ source('lake', 'deal_liquidity') }}
     group by as_of_date
 
@@ -11,7 +13,9 @@ with lake as (
 
 deals as (
 
-    select as_of_date, count(*) as deal_rows
+    select
+        as_of_date,
+        count(*) as deal_rows
     from {{ ref('int_deal_liquidity') }}
     group by as_of_date
 
@@ -19,7 +23,9 @@ deals as (
 
 rejects as (
 
-    select as_of_date, count(*) as reject_rows
+    select
+        as_of_date,
+        count(*) as reject_rows
     from {{ ref('stg_lake__deal_rejects') }}
     group by as_of_date
 
@@ -27,7 +33,9 @@ rejects as (
 
 lcr as (
 
-    select as_of_date, sum(deal_count) as lcr_deals
+    select
+        as_of_date,
+        sum(deal_count) as lcr_deals
     from {{ ref('fct_lcr') }}
     where scenario = 'base'
     group by as_of_date

@@ -3,22 +3,7 @@
 -- (exact for the decimal fields: money, rates; a floating-point field's delta rounds to its scale).
 -- depends_on: {{ ref('adjustment_rules') }}, {{ ref('adjustment_conditions') }}, {{ ref('adjustment_actions') }}
 {% set rule_set = load_adjustment_rules() %}
-{% set branches = [] %}
-{% for point_name, point in var('adjustment_points').items() %}
-  {% set fields = adjustment_point_fields(point_name) %}
-  {% set key_columns = point.key | reject('in', ['scenario', 'as_of_date']) | list %}
-  {% for rule in adjustment_point_rules(point_name, rule_set) %}
-    {% set n = loop.index %}
-    {% for action in rule.actions %}
-      {% set before = 'adjusted.adj_' ~ n ~ '__' ~ action.field ~ '_before' %}
-      {% set after = 'adjusted.adj_' ~ n ~ '__' ~ action.field ~ '_after' %}
-      {% set numeric = fields[action.field] == 'number' %}
-      {% do branches.append({'point': point_name, 'model': adjusted_model_name(point_name), 'n': n,
-                              'rule_id': rule.rule_id, 'field': action.field, 'before': before,
-                              'after': after, 'numeric': numeric, 'key_columns': key_columns}) %}
-    {% endfor %}
-  {% endfor %}
-{% endfor %}
+{% set branches = adjustment_audit_branches(rule_set) %}
 -- depends_on: {{ adjustment_point_refs() }}
 with rules as (
 

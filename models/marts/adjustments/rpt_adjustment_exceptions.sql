@@ -7,7 +7,9 @@ with status as (
 
 final as (
 
-    select * from status where status.status <> 'applied'
+    select status.*
+    from status
+    where status.status <> 'applied'
 
 )
 

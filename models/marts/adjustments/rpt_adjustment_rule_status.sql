@@ -19,7 +19,10 @@ runs as (
 
     -- from the fct_lcr table, not the views below it: a cartesian product over a view holding a
     -- union fails to serialize on Spark 4 (ClassCastException on UnionExec.children)
-    select distinct lcr.as_of_date, lcr.scenario from {{ ref('fct_lcr') }} as lcr
+    select distinct
+        lcr.as_of_date,
+        lcr.scenario
+    from {{ ref('fct_lcr') }} as lcr
 
 ),
 
@@ -31,11 +34,17 @@ dates as (
 
 rule_runs as (
 
-    select rules.rule_id, runs.as_of_date, runs.scenario
+    select
+        rules.rule_id,
+        runs.as_of_date,
+        runs.scenario
     from rules
     inner join runs on rules.scenario = 'base'
     union all
-    select rules.rule_id, dates.as_of_date, rules.scenario
+    select
+        rules.rule_id,
+        dates.as_of_date,
+        rules.scenario
     from rules
     cross join dates
     where rules.scenario <> 'base'
@@ -75,7 +84,9 @@ final as (
         coalesce(moved.total_delta, 0) as total_delta
     from rule_runs
     inner join rules on rule_runs.rule_id = rules.rule_id
-    left join runs on rule_runs.as_of_date = runs.as_of_date and rule_runs.scenario = runs.scenario
+    left join runs
+        on rule_runs.as_of_date = runs.as_of_date
+        and rule_runs.scenario = runs.scenario
     left join moved
         on rule_runs.rule_id = moved.rule_id
         and rule_runs.as_of_date = moved.as_of_date

@@ -1,4 +1,6 @@
 -- One row per deal fact row and adjustment rule that changed it (its adjustment_rule_ids list).
+-- The sparksql grammar of sqlfluff does not parse `position(a in b)` (dbt.position), which Spark runs:
+-- sqlfluff:ignore:parsing
 {{ star_bridge(
     source=ref('fct_liquidity_deal'),
     fact_key='deal_row_key',
