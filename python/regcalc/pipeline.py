@@ -16,29 +16,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import yaml
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from regcalc import __version__, contract, spark_errors
 from regcalc.jobs import enrich, haircut, ingest, liquidity
-from regcalc.lake import Lake
+from regcalc.lake import PARTITION_COLUMN, Lake
 from regcalc.params import REGULATORY_DIR, Parameters, load_parameters
 from regcalc.progress import Progress
 from regcalc.settings import PROJECT_DIR, RegcalcError
+from regcalc.spectrum import lake_datasets
 
 DEAL_DATASET = "deal_liquidity"
 
 
 def lake_columns(table: str) -> tuple[str, ...]:
     """The columns of lake dataset `table` in their order, as the source `lake` declares them once
-    (models/staging/_staging__sources.yml, with their data types and descriptions), the partition
-    column as_of_date last, where the parquet writer puts it."""
-    sources = yaml.safe_load((PROJECT_DIR / "models" / "staging" / "_staging__sources.yml").read_text())
-    lake = next(source for source in sources["sources"] if source["name"] == "lake")
-    declared = next(declared for declared in lake["tables"] if declared["name"] == table)
-    columns = [column["name"] for column in declared["columns"]]
-    return (*(column for column in columns if column != "as_of_date"), "as_of_date")
+    (models/staging/_staging__sources.yml, read by spectrum.lake_datasets for every loader), the
+    partition column as_of_date last, where the parquet writer puts it."""
+    dataset = next(dataset for dataset in lake_datasets() if dataset.name == table)
+    return (*(name for name, _ in dataset.columns), PARTITION_COLUMN)
 
 
 # Column order of the deal-level lake dataset.
