@@ -618,12 +618,16 @@ def add_review_point(project: Path) -> None:
     (intermediate / "adjustment_points" / "int_lcr_review__adjusted.sql").write_text(
         "{{ apply_adjustments('review') }}\n", encoding="utf-8"
     )
-    fct_lcr = project / "models" / "marts" / "fct_lcr.sql"
-    sql = fct_lcr.read_text(encoding="utf-8")
-    assert "ref('int_lcr_components__adjusted')" in sql
-    fct_lcr.write_text(
-        sql.replace("int_lcr_components__adjusted", "int_lcr_review__adjusted"), encoding="utf-8"
-    )
+    # fct_lcr, its unit test's input and its keys test read the new point's rows
+    for reader in (
+        project / "models" / "marts" / "fct_lcr.sql",
+        project / "models" / "marts" / "_marts__models.yml",
+    ):
+        text = reader.read_text(encoding="utf-8")
+        assert "ref('int_lcr_components__adjusted')" in text, reader
+        reader.write_text(
+            text.replace("ref('int_lcr_components__adjusted')", "ref('int_lcr_review__adjusted')")
+        )
 
 
 @pytest.fixture(scope="module")

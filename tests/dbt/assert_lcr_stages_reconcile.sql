@@ -1,7 +1,9 @@
 -- Each aggregation step keeps every amount, exactly: category totals = sum of adjusted deals,
 -- components = sum of adjusted category totals, fct_lcr = adjusted components. Amounts are money
 -- (exact decimals, README "What is exact"), so the stages agree to the last digit at any volume; a
--- group missing at a stage (a null) is a difference too.
+-- group missing at a stage (a null) is a difference too. fct_lcr reads the rows of the last adjustment
+-- point of vars.adjustment_points (lcr_components, or one declared after it).
+{%- set last_point = var('adjustment_points').keys() | list | last %}
 with deals as (
 
     select
@@ -53,7 +55,7 @@ components as (
 
 adjusted_components as (
 
-    select * from {{ ref('int_lcr_components__adjusted') }}
+    select * from {{ ref(adjusted_model_name(last_point)) }}
 
 ),
 
