@@ -648,12 +648,13 @@ def fourth_point(built, tmp_path_factory):
     problems = check_rules(project / "seeds" / "adjustments", load_points(project))
     settings = dataclasses.replace(built["settings"], schema=f"{SCHEMA}_review")
     invoke_dbt(["build"], settings, extra_vars={"lake_schema": LAKE_SCHEMA}, project_dir=project)
-    marts = Marts(settings, project_dir=project)
-    document = explain(marts, "E3", dt.date.fromisoformat(AS_OF), top=TOP)
-    audit = marts.query(
-        f"select audit.injection_point, audit.rule_id, audit.field, audit.value_before, audit.value_after "
-        f"from {marts.relation('fct_adjustment_audit')} as audit where audit.rule_id = 'R-REVIEW'"
-    )
+    with Marts(settings, project_dir=project) as marts:
+        document = explain(marts, "E3", dt.date.fromisoformat(AS_OF), top=TOP)
+        audit = marts.query(
+            "select audit.injection_point, audit.rule_id, audit.field, audit.value_before, "
+            f"audit.value_after from {marts.relation('fct_adjustment_audit')} as audit "
+            "where audit.rule_id = 'R-REVIEW'"
+        )
     return {"problems": problems, "document": document, "audit": audit}
 
 
