@@ -75,19 +75,25 @@ final as (
         with_rates.lcr_section,
         with_rates.hqla_level,
         with_rates.parameter_set,
-        case when with_rates.override_rate is null then with_rates.parameter_table
-            else 'param_rate_overrides' end as parameter_table,
-        case when with_rates.override_rate is null then with_rates.bcbs_paragraph
+        case
+            when with_rates.override_rate is null then with_rates.parameter_table
+            else 'param_rate_overrides'
+        end as parameter_table,
+        case
+            when with_rates.override_rate is null then with_rates.bcbs_paragraph
             else {{ dbt.concat(['with_rates.override_national_reference', "' ('",
-                                'with_rates.override_bcbs_paragraph', "')'"]) }} end as bcbs_paragraph,
+                                'with_rates.override_bcbs_paragraph', "')'"]) }}
+        end as bcbs_paragraph,
         with_rates.amount,
         with_rates.fx_rate,
         with_rates.amount_rep,
         with_rates.collateral_value_rep,
         coalesce(with_rates.override_rate, with_rates.rate) as rate,
         coalesce(with_rates.override_rate, with_rates.weight) as weight,
-        case when with_rates.override_rate is null then with_rates.weighted_amount
-            else {{ money('with_rates.amount_rep * with_rates.override_rate') }} end as weighted_amount,
+        case
+            when with_rates.override_rate is null then with_rates.weighted_amount
+            else {{ money('with_rates.amount_rep * with_rates.override_rate') }}
+        end as weighted_amount,
         with_rates.unwind_level1,
         with_rates.unwind_level2a,
         with_rates.unwind_level2b,

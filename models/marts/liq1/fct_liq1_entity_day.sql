@@ -25,14 +25,20 @@ template_rows as (
 row_ancestors as (
 
     -- each row, and every row its values add into
-    select template_rows.liq1_row, template_rows.liq1_row as counted_in
+    select
+        template_rows.liq1_row,
+        template_rows.liq1_row as counted_in
     from template_rows
     union all
-    select template_rows.liq1_row, template_rows.parent_row as counted_in
+    select
+        template_rows.liq1_row,
+        template_rows.parent_row as counted_in
     from template_rows
     where template_rows.parent_row is not null
     union all
-    select template_rows.liq1_row, parents.parent_row as counted_in
+    select
+        template_rows.liq1_row,
+        parents.parent_row as counted_in
     from template_rows
     inner join template_rows as parents
         on template_rows.parent_row = parents.liq1_row
@@ -105,12 +111,17 @@ final as (
         grid.section,
         grid.row_label,
         grid.unweighted_reported,
-        case when grid.section = 'adjusted' then null
-            else coalesce(row_sums.unweighted_value, 0) end as unweighted_value,
-        case when grid.lcr_measure is null then coalesce(row_sums.category_weighted_value, 0)
-            else grid.lcr_value end as weighted_value,
-        case when grid.lcr_measure in ('hqla_stock', 'total_outflows', 'total_inflows')
-            then {{ money('grid.lcr_value - coalesce(row_sums.category_weighted_value, 0)') }}
+        case
+            when grid.section = 'adjusted' then null
+            else coalesce(row_sums.unweighted_value, 0)
+        end as unweighted_value,
+        case
+            when grid.lcr_measure is null then coalesce(row_sums.category_weighted_value, 0)
+            else grid.lcr_value
+        end as weighted_value,
+        case
+            when grid.lcr_measure in ('hqla_stock', 'total_outflows', 'total_inflows')
+                then {{ money('grid.lcr_value - coalesce(row_sums.category_weighted_value, 0)') }}
         end as component_adjustment,
         coalesce(row_sums.deal_count, 0) as deal_count,
         coalesce(row_sums.overridden_deal_count, 0) as overridden_deal_count,

@@ -78,10 +78,14 @@ final as (
         lcr_computed.reporting_currency,
         lcr_computed.liabilities,
         entity_liabilities.total_liabilities,
-        cast(round(lcr_computed.liabilities / nullif(entity_liabilities.total_liabilities, 0), 6)
-            as {{ type_double() }}) as liability_share,
-        coalesce(lcr_computed.liabilities >= {{ money('significance.parameter_value * entity_liabilities.total_liabilities') }}
-            and entity_liabilities.total_liabilities > 0, false) as is_significant,
+        cast(
+            round(lcr_computed.liabilities / nullif(entity_liabilities.total_liabilities, 0), 6)
+            as {{ type_double() }}
+        ) as liability_share,
+        coalesce(
+            lcr_computed.liabilities >= {{ money('significance.parameter_value * entity_liabilities.total_liabilities') }}
+            and entity_liabilities.total_liabilities > 0, false
+        ) as is_significant,
         lcr_computed.hqla_level1,
         lcr_computed.hqla_level2a,
         lcr_computed.hqla_level2b,

@@ -81,6 +81,10 @@ components as (
                       (2, 'entity_category', 'entity_category_point', true),
                       (3, 'lcr_components', 'lcr_components_point', true)] %}
     {%- for stage_order, stage, cte, has_scenario in stages %}
+    {%- set coalesced = [] %}
+    {%- for column in component_columns %}
+    {%- do coalesced.append('coalesce(' ~ cte ~ '.' ~ column ~ ', 0) as ' ~ column) %}
+    {%- endfor %}
     {{ 'union all' if not loop.first }}
 
     select
@@ -90,8 +94,7 @@ components as (
         reported.reporting_currency,
         {{ stage_order }} as stage_order,
         '{{ stage }}' as stage,
-        {% for column in component_columns %}coalesce({{ cte }}.{{ column }}, 0) as {{ column }}{{ ',' if not loop.last }}
-        {% endfor %}
+        {{ coalesced | join(',\n        ') }}
     from reported
     left join {{ cte }}
         on reported.as_of_date = {{ cte }}.as_of_date

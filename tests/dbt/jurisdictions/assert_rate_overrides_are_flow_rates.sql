@@ -23,7 +23,9 @@ flow_categories as (
 
 final as (
 
-    select overrides.parameter_set, overrides.category_code
+    select
+        overrides.parameter_set,
+        overrides.category_code
     from overrides
     left join flow_categories
         on overrides.category_code = flow_categories.category_code

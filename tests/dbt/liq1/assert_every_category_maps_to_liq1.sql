@@ -21,17 +21,23 @@ category_rows as (
 
 categories as (
 
-    select distinct parameter_categories.category_code, 'parameter seeds' as found_in
+    select distinct
+        parameter_categories.category_code,
+        'parameter seeds' as found_in
     from parameter_categories
     union all
-    select distinct deal_categories.category_code, 'int_lcr_category_totals__adjusted' as found_in
+    select distinct
+        deal_categories.category_code,
+        'int_lcr_category_totals__adjusted' as found_in
     from deal_categories
 
 ),
 
 final as (
 
-    select categories.category_code, categories.found_in
+    select
+        categories.category_code,
+        categories.found_in
     from categories
     left join category_rows
         on categories.category_code = category_rows.category_code

@@ -51,5 +51,6 @@ final as (
 )
 
 select * from final
-where unweighted_value <> children_unweighted
+where
+    unweighted_value <> children_unweighted
     or weighted_value <> children_weighted

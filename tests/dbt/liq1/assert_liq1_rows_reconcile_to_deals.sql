@@ -37,9 +37,11 @@ leaf_rows as (
 
     select template_rows.liq1_row
     from template_rows
-    where template_rows.lcr_measure is null
+    where
+        template_rows.lcr_measure is null
         and not exists (
-            select 1 from template_rows as children where children.parent_row = template_rows.liq1_row
+            select 1 from template_rows as children
+            where children.parent_row = template_rows.liq1_row
         )
 
 ),
@@ -60,6 +62,16 @@ deal_sums as (
 
 ),
 
+category_keys as (
+
+    select distinct
+        deals.entity_id,
+        deals.category_code,
+        {{ dbt.concat(['deals.entity_id', "'|'", 'deals.category_code']) }} as row_key
+    from deals
+
+),
+
 audit_sums as (
 
     -- the entity_category point's row key is entity_id|category_code
@@ -71,11 +83,7 @@ audit_sums as (
         sum(case when audit.field = 'amount_rep' then audit.delta else 0 end) as unweighted_delta,
         sum(case when audit.field = 'weighted_amount' then audit.delta else 0 end) as weighted_delta
     from audit
-    inner join (
-        select distinct deals.entity_id, deals.category_code,
-            {{ dbt.concat(['deals.entity_id', "'|'", 'deals.category_code']) }} as row_key
-        from deals
-    ) as category_keys
+    inner join category_keys
         on audit.row_key = category_keys.row_key
     inner join category_rows
         on category_keys.category_code = category_rows.category_code
@@ -111,5 +119,6 @@ final as (
 )
 
 select * from final
-where unweighted_value <> expected_unweighted
+where
+    unweighted_value <> expected_unweighted
     or weighted_value <> expected_weighted

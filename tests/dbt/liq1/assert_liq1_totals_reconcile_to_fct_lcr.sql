@@ -73,6 +73,7 @@ compared as (
 )
 
 select * from compared
-where weighted_value <> fct_lcr_value
+where
+    weighted_value <> fct_lcr_value
     or (weighted_value is null) <> (fct_lcr_value is null)
     or coalesce(component_adjustment, 0) <> coalesce(audited_adjustment, 0)

@@ -41,8 +41,9 @@ left join stages
     on reported.scenario = stages.scenario
     and reported.as_of_date = stages.as_of_date
     and reported.entity_id = stages.entity_id
-where waterfall.entity_id is null
+where
+    waterfall.entity_id is null
     or stages.stage_count <> 4
-    {% for column in columns %}or not (reported.{{ column }} = waterfall.{{ column }}
-        or (reported.{{ column }} is null and waterfall.{{ column }} is null))
-    {% endfor %}
+    {%- for column in columns %}
+    or not (reported.{{ column }} = waterfall.{{ column }} or (reported.{{ column }} is null and waterfall.{{ column }} is null))
+    {%- endfor %}
