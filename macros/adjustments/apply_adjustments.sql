@@ -241,6 +241,17 @@ select * from final
   {{ return(var('adjustment_points')[point_name].model ~ '__adjusted') }}
 {% endmacro %}
 
+{% macro entity_grain_points() %}
+  {#- the points whose rows are the LCR components of an entity (key scenario, as_of_date, entity_id) -#}
+  {% set names = [] %}
+  {% for point_name, point in var('adjustment_points').items() %}
+    {% if not point.key | reject('in', ['scenario', 'as_of_date', 'entity_id']) | list %}
+      {% do names.append(point_name) %}
+    {% endif %}
+  {% endfor %}
+  {{ return(names) }}
+{% endmacro %}
+
 {% macro adjustment_point_refs(before=false) %}
   {% set refs = [] %}
   {% for point_name, point in var('adjustment_points').items() %}

@@ -3,11 +3,12 @@
   grammar allows, read from the one declaration (dbt_project.yml): `entry` names a list of var
   adjustment_grammar (operators, operations) or `injection_points` (the keys of var
   adjustment_points). Values are trimmed, and lower-cased when `ignore_case` (operators and
-  operations are read that way). Returns the rows whose value is not allowed (a blank one too).
+  operations are read that way); `also` lists values allowed besides (the waterfall's `unadjusted`).
+  Returns the rows whose value is not allowed (a blank one too).
 #}
-{% test adjustment_grammar_values(model, column_name, entry, ignore_case=false) %}
-    {%- set allowed = var('adjustment_points').keys() | list if entry == 'injection_points'
-                      else var('adjustment_grammar')[entry] -%}
+{% test adjustment_grammar_values(model, column_name, entry, ignore_case=false, also=[]) %}
+    {%- set allowed = (var('adjustment_points').keys() | list if entry == 'injection_points'
+                       else var('adjustment_grammar')[entry]) + also -%}
     {%- set value = 'coalesce(trim(' ~ column_name ~ "), '')" -%}
     select {{ column_name }} as value
     from {{ model }}

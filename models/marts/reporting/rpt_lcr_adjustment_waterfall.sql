@@ -1,9 +1,9 @@
 -- The LCR after each adjustment point, per scenario, entity and as-of date: the components as they leave
 -- each stage of the DAG, with the caps and the ratio of fct_lcr applied to each (macro lcr_with_caps).
---   0 unadjusted      the deal rows before any rule (int_deal_liquidity)
---   1 deal            after the deal point (int_lcr_category_totals sums int_deal_liquidity__adjusted)
---   2 entity_category after the entity_category point (int_lcr_components)
---   3 lcr_components  after the lcr_components point: the reported LCR (= fct_lcr)
+--   0 unadjusted  the deal rows before any rule (int_deal_liquidity)
+--   n <point>     after the n-th point of vars.adjustment_points (deal, entity_category, lcr_components):
+--                 its adjusted model, summed into components when its rows are finer than the entity
+--                 (deals, categories); the last is the reported LCR (= fct_lcr)
 -- Stage n's lcr minus stage n-1's is what the rules of point n moved.
 with reported as (
 
@@ -23,23 +23,27 @@ unadjusted_deals as (
 
 ),
 
-deal_point as (
+{%- for point_name in var('adjustment_points') %}
 
-    select * from {{ ref('int_lcr_category_totals') }}
+{{ point_name }}_point as (
+
+    {%- set point_rows = ref(adjusted_model_name(point_name)) %}
+    {%- if point_name not in regcalc.entity_grain_points() %}
+
+    select
+        point_rows.scenario,
+        point_rows.as_of_date,
+        point_rows.entity_id,
+        {{ lcr_component_sums('point_rows') }}
+    from {{ point_rows }} as point_rows
+    group by point_rows.scenario, point_rows.as_of_date, point_rows.entity_id
+    {%- else %}
+
+    select * from {{ point_rows }}
+    {%- endif %}
 
 ),
-
-entity_category_point as (
-
-    select * from {{ ref('int_lcr_components') }}
-
-),
-
-lcr_components_point as (
-
-    select * from {{ ref('int_lcr_components__adjusted') }}
-
-),
+{%- endfor %}
 
 caps as (
 
@@ -58,29 +62,19 @@ unadjusted as (
 
 ),
 
-after_deal as (
-
-    select
-        deal_point.scenario,
-        deal_point.as_of_date,
-        deal_point.entity_id,
-        {{ lcr_component_sums('deal_point') }}
-    from deal_point
-    group by deal_point.scenario, deal_point.as_of_date, deal_point.entity_id
-
-),
-
 {%- set component_columns = ['hqla_level1', 'hqla_level2a', 'hqla_level2b', 'unwind_level1', 'unwind_level2a',
                              'unwind_level2b', 'total_outflows', 'total_inflows'] %}
 
 components as (
 
-    {#- (stage_order, stage, the CTE of its components, whether that CTE has a scenario: the unadjusted deals
-        have none, they are the same in every scenario) #}
-    {%- set stages = [(0, 'unadjusted', 'unadjusted', false), (1, 'deal', 'after_deal', true),
-                      (2, 'entity_category', 'entity_category_point', true),
-                      (3, 'lcr_components', 'lcr_components_point', true)] %}
-    {%- for stage_order, stage, cte, has_scenario in stages %}
+    {#- (stage, the CTE of its components, whether that CTE has a scenario: the unadjusted deals have none,
+        they are the same in every scenario); a stage's order is its place in the list #}
+    {%- set stages = [('unadjusted', 'unadjusted', false)] %}
+    {%- for point_name in var('adjustment_points') %}
+    {%- do stages.append((point_name, point_name ~ '_point', true)) %}
+    {%- endfor %}
+    {%- for stage, cte, has_scenario in stages %}
+    {%- set stage_order = loop.index0 %}
     {%- set coalesced = [] %}
     {%- for column in component_columns %}
     {%- do coalesced.append('coalesce(' ~ cte ~ '.' ~ column ~ ', 0) as ' ~ column) %}

@@ -1,7 +1,9 @@
 -- LIQ1's totals are fct_lcr's: row 1 = hqla_level1 + hqla_level2a + hqla_level2b, row 16 = total_outflows,
 -- row 20 = total_inflows, row 21 = hqla, row 22 = net_cash_outflows, row 23 = lcr; and rows 1, 16 and 20
--- are their categories plus exactly what the lcr_components rules changed (fct_adjustment_audit deltas of
--- the HQLA levels, total_outflows, total_inflows). Exact: tolerance 0. A row here is a difference.
+-- are their categories plus exactly what the rules of the entity-grain points (lcr_components, and any point
+-- after it keyed by scenario, as_of_date and entity_id) changed (fct_adjustment_audit deltas of the HQLA
+-- levels, total_outflows, total_inflows). Exact: tolerance 0. A row here is a difference.
+{%- set entity_points = regcalc.entity_grain_points() %}
 with daily as (
 
     select * from {{ ref('fct_liq1_entity_day') }}
@@ -17,13 +19,15 @@ lcr as (
 audit as (
 
     select * from {{ ref('fct_adjustment_audit') }}
-    where injection_point = 'lcr_components'
+    where injection_point in (
+        {%- for point in entity_points %}{{ regcalc.string_literal(point) }}{{ ', ' if not loop.last }}{% endfor -%}
+    )
 
 ),
 
 component_deltas as (
 
-    -- the lcr_components point's row key is the entity_id
+    -- an entity-grain point's row key is the entity_id
     select
         audit.scenario,
         audit.as_of_date,
