@@ -1,4 +1,4 @@
-"""Input contract v1: the bank's daily extract (see README "Input contract").
+"""Input contract (versions 1 and 2): the bank's daily extract (see README "Input contract").
 
 One place that names every dataset, its columns, the values a column may take and the reasons a
 deal is rejected. The ingest job validates against it; the generator writes to it.
@@ -12,6 +12,11 @@ Reference data (`entities`, `counterparties`) comes in one of two forms, both co
   - one undated snapshot: no `as_of_date` column; it applies to every as-of date of the run and is
     written to the lake as the snapshot of each of them (the lake keeps reference data per date).
 `fx_rates` are always dated.
+
+Contract version 2 adds what template LIQ1 rows 8, 14, 15 and 19 need (README "How positions are
+sent"): the products of V2_PRODUCT_TYPES. A deals file chooses its version per row in the optional
+column `contract_version` (CONTRACT_VERSION): a file without the column, or a blank cell, is version 1;
+any value but 1 or 2 is the reject `unknown_contract_version`. A v1 row is read exactly as before.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class Dataset:
     columns: tuple[str, ...]
     key: tuple[str, ...]
     may_be_undated: bool = False
+    optional_columns: tuple[str, ...] = ()  # later contract versions' columns: absent means version 1
 
     def required_columns(self, dated: bool) -> tuple[str, ...]:
         """The columns a file must have: all of them, less `as_of_date` for an undated snapshot."""
@@ -60,7 +66,10 @@ DEALS = Dataset(
         "collateral_market_value",
     ),
     ("as_of_date", "deal_id"),
+    optional_columns=("contract_version",),
 )
+CONTRACT_VERSION = "contract_version"
+CONTRACT_VERSIONS = ("1", "2")  # a blank cell or a file without the column is "1"
 COUNTERPARTIES = Dataset(
     "counterparties",
     ("as_of_date", "counterparty_id", "counterparty_name", "counterparty_type", "country"),
@@ -90,7 +99,28 @@ PRODUCT_TYPES = (
     "liquidity_facility",
     "derivative_payable",
     "derivative_receivable",
+    # contract v2 (V2_PRODUCT_TYPES)
+    "debt_issued",
+    "other_contractual_outflow",
+    "trade_finance",
+    "guarantee",
+    "derivative_net",
 )
+# Products a row may send only as contract_version 2 (README "How positions are sent"):
+#   debt_issued: unsecured notes, bonds and other debt securities issued by the bank (para 110);
+#   other_contractual_outflow: other contractual cash outflows (para 141);
+#   trade_finance: contingent trade finance obligations (para 138-139);
+#   guarantee: guarantees and letters of credit unrelated to trade finance (para 140);
+#   derivative_net: the net cash flow of one netting set within 30 days, signed (para 116, 158-159).
+V2_PRODUCT_TYPES = ("debt_issued", "other_contractual_outflow", "trade_finance", "guarantee", "derivative_net")
+V1_PRODUCT_TYPES = tuple(p for p in PRODUCT_TYPES if p not in V2_PRODUCT_TYPES)
+# A derivative_net row's amount is signed: negative = net outflow, positive = net inflow. Ingest sends
+# it on as the product of its direction with the absolute amount, so the rules and every model see
+# derivative flows one way; the deal_id names the netting set (one row per set and date).
+NET_DERIVATIVE = "derivative_net"
+NET_DERIVATIVE_AS = {"outflow": "derivative_payable", "inflow": "derivative_receivable"}
+# The products the classification rules see (a derivative_net row arrives as one of NET_DERIVATIVE_AS).
+CLASSIFIED_PRODUCT_TYPES = tuple(p for p in PRODUCT_TYPES if p != NET_DERIVATIVE)
 # Products whose hqla_class describes the security itself or the collateral of the repo.
 PRODUCTS_WITH_HQLA_CLASS = ("security", "repo", "reverse_repo")
 # Products where collateral_market_value is the collateral given (repo) or received (reverse repo).
@@ -122,10 +152,12 @@ DATE_FORMAT = "yyyy-MM-dd"
 REJECT_REASONS = (
     "malformed_row",  # a CSV record with the wrong number of fields
     "missing_field",  # deal_id, entity_id or counterparty_id empty
+    "unknown_contract_version",  # contract_version not blank, 1 or 2
     "bad_date",  # as_of_date or maturity_date not a yyyy-mm-dd calendar date
     "unknown_product_type",
+    "product_not_in_version",  # a contract v2 product on a version 1 row
     "bad_amount",  # amount or collateral_market_value not a finite number
-    "negative_amount",
+    "negative_amount",  # below 0 (only derivative_net is signed)
     "maturity_before_as_of",
     "missing_hqla_class",
     "unknown_hqla_class",

@@ -3,7 +3,8 @@
 -- rule may reclassify a deal (override category_code) into any category. Product types are those of
 -- the input contract (contract.PRODUCT_TYPES).
 {%- set product_types = ['cash', 'central_bank_reserve', 'security', 'deposit', 'loan', 'repo', 'reverse_repo',
-                         'credit_facility', 'liquidity_facility', 'derivative_payable', 'derivative_receivable'] %}
+                         'credit_facility', 'liquidity_facility', 'derivative_payable', 'derivative_receivable',
+                         'debt_issued', 'other_contractual_outflow', 'trade_finance', 'guarantee', 'derivative_net'] %}
 with hqla_haircuts as (
 
     select * from {{ ref('param_hqla_haircuts') }}
