@@ -51,7 +51,13 @@ PRODUCT_TYPES = {
     "credit_facility", "liquidity_facility", "derivative_payable", "derivative_receivable",
 }  # fmt: skip
 # Contract v2 only: sent on a row whose contract_version is 2
-V2_PRODUCT_TYPES = {"debt_issued", "other_contractual_outflow", "trade_finance", "guarantee", "derivative_net"}
+V2_PRODUCT_TYPES = {
+    "debt_issued",
+    "other_contractual_outflow",
+    "trade_finance",
+    "guarantee",
+    "derivative_net",
+}
 CONTRACT_VERSIONS = {"1", "2"}
 WITH_HQLA_CLASS = {"security", "repo", "reverse_repo"}
 HQLA_CLASSES = {"L1", "L2A", "L2B_RMBS", "L2B", "NON_HQLA"}
@@ -369,7 +375,11 @@ def classify(
     if product in {"debt_issued", "other_contractual_outflow"}:
         term, due, rate = {
             "debt_issued": ("OUT_UNSECURED_DEBT_TERM", "OUT_UNSECURED_DEBT", UNSECURED_DEBT),
-            "other_contractual_outflow": ("OUT_OTHER_CONTRACTUAL_TERM", "OUT_OTHER_CONTRACTUAL", OTHER_CONTRACTUAL),
+            "other_contractual_outflow": (
+                "OUT_OTHER_CONTRACTUAL_TERM",
+                "OUT_OTHER_CONTRACTUAL",
+                OTHER_CONTRACTUAL,
+            ),
         }[product]
         return (due, "outflow", rate) if within else (term, "outflow", 0.0)
     if product == "trade_finance":  # contingent: the notional, whatever the maturity

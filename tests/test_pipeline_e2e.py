@@ -200,8 +200,8 @@ def test_case_matches_independent_oracle(pipeline, case):
 
 @pytest.mark.e2e
 def test_contract_v2_case_fills_liq1_rows_8_14_15_19(pipeline, spark):
-    """The contract_v2 case's template LIQ1 rows (fct_liq1_entity_day) = expected_liq1.csv, computed by hand in
-    its README: debt issued (row 8), other contractual (14), trade finance and guarantees (15), net
+    """The contract_v2 case's template LIQ1 rows (fct_liq1_entity_day) = expected_liq1.csv, computed by hand
+    in its README: debt issued (row 8), other contractual (14), trade finance and guarantees (15), net
     derivative flows per netting set (11 and 19), beside a v1 row of each kind the case mixes in."""
     case_dir, offset = CASES_DIR / "contract_v2", pipeline["offsets"]["contract_v2"]
     expected = {}

@@ -112,7 +112,7 @@ PRODUCT_TYPES = (
 #   trade_finance: contingent trade finance obligations (para 138-139);
 #   guarantee: guarantees and letters of credit unrelated to trade finance (para 140);
 #   derivative_net: the net cash flow of one netting set within 30 days, signed (para 116, 158-159).
-V2_PRODUCT_TYPES = ("debt_issued", "other_contractual_outflow", "trade_finance", "guarantee", "derivative_net")
+V2_PRODUCT_TYPES = PRODUCT_TYPES[PRODUCT_TYPES.index("debt_issued") :]
 V1_PRODUCT_TYPES = tuple(p for p in PRODUCT_TYPES if p not in V2_PRODUCT_TYPES)
 # A derivative_net row's amount is signed: negative = net outflow, positive = net inflow. Ingest sends
 # it on as the product of its direction with the absolute amount, so the rules and every model see

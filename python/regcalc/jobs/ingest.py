@@ -527,9 +527,9 @@ def _empty(column: str) -> Column:
     return F.coalesce(F.trim(F.col(column).cast("string")), F.lit("")) == ""
 
 
-def _as_version(frame: DataFrame) -> Column:
-    """contract_version as text: a blank cell (or a file without the column) is version 1."""
-    return F.coalesce(F.nullif(_as_string(frame, contract.CONTRACT_VERSION), F.lit("")), F.lit("1"))
+def _version() -> Column:
+    """The row's contract version: a blank cell (or a file without the column) is version 1."""
+    return F.coalesce(F.col(contract.CONTRACT_VERSION), F.lit(contract.CONTRACT_VERSIONS[0]))
 
 
 def validate_deals(raw: DataFrame) -> DataFrame:
@@ -555,7 +555,8 @@ def validate_deals(raw: DataFrame) -> DataFrame:
         F.nullif(_as_string(raw, "hqla_class"), F.lit("")).alias("hqla_class"),
         *[_as_flag(raw, column).alias(column) for column in contract.FLAG_COLUMNS],
         _as_money(raw, "collateral_market_value").alias("collateral_market_value"),
-        _as_version(raw).alias(contract.CONTRACT_VERSION),
+        # null when blank, so a v1 row's record (raw_record of a later reject) stays as v1 wrote it
+        F.nullif(_as_string(raw, contract.CONTRACT_VERSION), F.lit("")).alias(contract.CONTRACT_VERSION),
         F.col("source_file"),
         F.col(RAW_RECORD),
         *[F.col(column).alias(RAW_PREFIX + column) for column in DEAL_COLUMNS_AS_SENT],
@@ -563,7 +564,7 @@ def validate_deals(raw: DataFrame) -> DataFrame:
     checks: list[tuple[str, Column]] = [
         ("malformed_row", F.col(RAW_RECORD).isNotNull()),
         ("missing_field", _empty("deal_id") | _empty("entity_id") | _empty("counterparty_id")),
-        ("unknown_contract_version", ~F.col(contract.CONTRACT_VERSION).isin(*contract.CONTRACT_VERSIONS)),
+        ("unknown_contract_version", ~_version().isin(*contract.CONTRACT_VERSIONS)),
         (
             "bad_date",
             F.col("as_of_date").isNull()
@@ -572,7 +573,8 @@ def validate_deals(raw: DataFrame) -> DataFrame:
         ("unknown_product_type", ~F.coalesce(F.col("product_type"), F.lit("")).isin(*contract.PRODUCT_TYPES)),
         (
             "product_not_in_version",
-            F.col("product_type").isin(*contract.V2_PRODUCT_TYPES) & (F.col(contract.CONTRACT_VERSION) == "1"),
+            F.col("product_type").isin(*contract.V2_PRODUCT_TYPES)
+            & (_version() == contract.CONTRACT_VERSIONS[0]),
         ),
         (
             "bad_amount",
@@ -607,9 +609,9 @@ def validate_deals(raw: DataFrame) -> DataFrame:
 def _net_derivatives_by_direction(deals: DataFrame) -> DataFrame:
     """A valid derivative_net row as derivative_payable (amount < 0) or derivative_receivable, amount >= 0."""
     net = (F.col("product_type") == F.lit(contract.NET_DERIVATIVE)) & F.col("reject_reason").isNull()
-    direction = F.when(
-        F.col("amount") < 0, F.lit(contract.NET_DERIVATIVE_AS["outflow"])
-    ).otherwise(F.lit(contract.NET_DERIVATIVE_AS["inflow"]))
+    direction = F.when(F.col("amount") < 0, F.lit(contract.NET_DERIVATIVE_AS["outflow"])).otherwise(
+        F.lit(contract.NET_DERIVATIVE_AS["inflow"])
+    )
     return deals.withColumns(
         {
             "product_type": F.when(net, direction).otherwise(F.col("product_type")),
