@@ -431,7 +431,16 @@ def test_deals_with_an_extra_column_are_read_by_name(spark, tmp_path):
 
 HELP_OPTIONS = {
     (): ["-h", "--help", "generate", "run", "lcr", "recalc", "REGCALC_LAKE"],
-    ("generate",): ["--deals", "--entities", "--dates", "--seed", "--first-date", "--format", "--out"],
+    ("generate",): [
+        "--deals",
+        "--entities",
+        "--dates",
+        "--seed",
+        "--first-date",
+        "--format",
+        "--out",
+        "--contract-v2",
+    ],
     ("run",): ["--input", "--lake", "--as-of", "--target", "--max-reject-rate", "--skip-dbt"],
     ("lcr",): ["--as-of", "--entity", "--format"],
     ("recalc",): ["--plan", "--skip-tests", "--target"],
