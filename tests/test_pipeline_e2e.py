@@ -98,8 +98,16 @@ def pipeline(spark, tmp_path_factory, monkeypatch_module):
 
     work = tmp_path_factory.mktemp("e2e")
     generated = work / "generated_input"
-    generate_bank(
-        spark, generated, deals=1500, entities=2, dates=2, seed=7, fmt="csv", first_date=dt.date(2026, 9, 30)
+    generate_bank(  # with contract v2 rows: the oracle comparison covers their categories at scale
+        spark,
+        generated,
+        deals=1500,
+        entities=2,
+        dates=2,
+        seed=7,
+        fmt="csv",
+        first_date=dt.date(2026, 9, 30),
+        contract_v2=True,
     )
     case_dirs = {case: CASES_DIR / case for case in HAND_CASES} | {GENERATED: generated}
     offsets = build_combined_input(case_dirs, work / "input")
