@@ -396,6 +396,11 @@ def test_resubmitting_needs_a_reason_and_unknown_dates_are_named(story, capsys):
         "E_R,2026-09-30,base,2,total_outflows,2400.00,2650.00,250.00",
         "E_R,2026-09-30,base,2,net_cash_outflows,1400.00,1650.00,250.00",
         "E_R,2026-09-30,base,2,lcr,1.2605,1.0695,-0.1910",
+        "E_R,2026-09-30,base,2,liq1_row_5_weighted,1400.00,1650.00,250.00",
+        "E_R,2026-09-30,base,2,liq1_row_7_weighted,1400.00,1650.00,250.00",
+        "E_R,2026-09-30,base,2,liq1_row_16_weighted,2400.00,2650.00,250.00",
+        "E_R,2026-09-30,base,2,liq1_row_22_weighted,1400.00,1650.00,250.00",
+        "E_R,2026-09-30,base,2,liq1_row_23_weighted,1.2605,1.0695,-0.1910",
     ]
 
 
