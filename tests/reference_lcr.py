@@ -19,6 +19,9 @@ Spec followed (shared with the pipeline):
   ("domestic": the jurisdiction where the bank is incorporated, footnote to para 113).
 - HQLA at post-haircut value; Annex 1 caps on the levels adjusted for the unwind of repos / reverse repos
   that are within 30 days or open; the 75% inflow cap (para 69 and 144).
+- Contract v2 (a `contract_version` column; blank or absent = 1): debt issued, other contractual outflows,
+  trade finance, guarantees, and signed net derivative flows per netting set (`derivative_net`: negative =
+  net outflow, positive = net inflow; the row is the netting set).
 - Arithmetic is exact (fractions.Fraction: amounts, FX rates and rates as the decimals written in the files
   and in the table below), so a cap exactly at its limit gives exactly 0; results are returned as floats.
   The pipeline rounds each product to 6 decimals, so the two agree to far better than a cent.
@@ -47,6 +50,15 @@ PRODUCT_TYPES = {
     "cash", "central_bank_reserve", "security", "deposit", "loan", "repo", "reverse_repo",
     "credit_facility", "liquidity_facility", "derivative_payable", "derivative_receivable",
 }  # fmt: skip
+# Contract v2 only: sent on a row whose contract_version is 2
+V2_PRODUCT_TYPES = {
+    "debt_issued",
+    "other_contractual_outflow",
+    "trade_finance",
+    "guarantee",
+    "derivative_net",
+}
+CONTRACT_VERSIONS = {"1", "2"}
 WITH_HQLA_CLASS = {"security", "repo", "reverse_repo"}
 HQLA_CLASSES = {"L1", "L2A", "L2B_RMBS", "L2B", "NON_HQLA"}
 COUNTERPARTY_TYPES = {
@@ -103,6 +115,10 @@ LIQUIDITY_FACILITY_NONFIN = 0.30  # para 131(c): liquidity facilities to the sam
 FACILITY_BANK = 0.40  # para 131(d): credit and liquidity facilities to banks
 CREDIT_FACILITY_FIN = 0.40  # para 131(e): credit facilities to other financial institutions
 LIQUIDITY_FACILITY_FIN = 1.00  # para 131(f): liquidity facilities to other financial institutions
+UNSECURED_DEBT = 1.00  # para 110: notes, bonds and other debt securities issued, maturing within 30 days
+OTHER_CONTRACTUAL = 1.00  # para 141: other contractual cash outflows within 30 days
+TRADE_FINANCE = 0.05  # para 138-139: national rate, "relatively low (eg 5% or less)": regcalc's base is 5%
+GUARANTEE = 0.05  # para 140: national discretion with no Basel rate; regcalc's base takes para 139's 5%
 
 # Inflow rates
 REVREPO_INFLOW = {  # para 145: maturing secured lending by collateral
@@ -356,6 +372,21 @@ def classify(
             return "EXCL_TERM_ASSET", "excluded", 0.0
         return "IN_DERIVATIVE", "inflow", DERIVATIVE_IN
 
+    if product in {"debt_issued", "other_contractual_outflow"}:
+        term, due, rate = {
+            "debt_issued": ("OUT_UNSECURED_DEBT_TERM", "OUT_UNSECURED_DEBT", UNSECURED_DEBT),
+            "other_contractual_outflow": (
+                "OUT_OTHER_CONTRACTUAL_TERM",
+                "OUT_OTHER_CONTRACTUAL",
+                OTHER_CONTRACTUAL,
+            ),
+        }[product]
+        return (due, "outflow", rate) if within else (term, "outflow", 0.0)
+    if product == "trade_finance":  # contingent: the notional, whatever the maturity
+        return "OUT_CONTINGENT_TRADE_FINANCE", "outflow", TRADE_FINANCE
+    if product == "guarantee":
+        return "OUT_CONTINGENT_GUARANTEE", "outflow", GUARANTEE
+
     raise AssertionError(f"unhandled product {product}")  # product types are validated before
 
 
@@ -438,6 +469,9 @@ def _deal_line(rec, counterparties, entities, fx) -> tuple[str | None, Line | No
     """Validate one deal row (first failing check wins) and classify it."""
     if not (rec["deal_id"] and rec["entity_id"] and rec["counterparty_id"]):
         return "missing_field", None
+    version = rec.get("contract_version") or "1"  # a v1 file has no such column
+    if version not in CONTRACT_VERSIONS:
+        return "unknown_contract_version", None
     as_of = parse_date(rec["as_of_date"])
     if as_of is None:
         return "bad_date", None
@@ -446,11 +480,16 @@ def _deal_line(rec, counterparties, entities, fx) -> tuple[str | None, Line | No
     if maturity_text and maturity is None:
         return "bad_date", None
     product = rec["product_type"].lower()
-    if product not in PRODUCT_TYPES:
+    if product not in PRODUCT_TYPES | V2_PRODUCT_TYPES:
         return "unknown_product_type", None
+    if product in V2_PRODUCT_TYPES and version == "1":
+        return "product_not_in_version", None
     amount = parse_number(rec["amount"])  # None also for NaN, infinities and overflow: not an amount
     if amount is None:
         return "bad_amount", None
+    if product == "derivative_net":  # para 116 / 158: the netting set's net flow; its sign is the direction
+        product = "derivative_payable" if amount < 0 else "derivative_receivable"
+        amount = abs(amount)
     if amount < 0:
         return "negative_amount", None
     cmv = Fraction(0)

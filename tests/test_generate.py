@@ -128,7 +128,7 @@ def test_same_arguments_give_identical_files_and_another_seed_differs(spark, ban
 
 
 def test_every_category_is_present(deals, counterparties):
-    assert {d["product_type"] for d in deals} == set(contract.PRODUCT_TYPES)
+    assert {d["product_type"] for d in deals} == set(contract.V1_PRODUCT_TYPES)  # contract v1 unless asked
     deal_cp_types = {
         counterparties[d["as_of_date"]][d["counterparty_id"]]["counterparty_type"] for d in deals
     }
@@ -267,3 +267,43 @@ def test_uneven_split_and_first_date(spark, tmp_path):
 def test_rejects_unknown_format(tmp_path):
     with pytest.raises(ValueError, match="fmt"):
         generate_bank(None, tmp_path, deals=10, fmt="json")  # type: ignore[arg-type]
+
+
+def test_contract_v2_bank_is_the_v1_bank_with_some_deals_sent_as_v2_products(spark, bank, tmp_path):
+    """--contract-v2: every v2 product is there on version 2 rows; every other row is the v1 bank's row as
+    it was; a v2 row is a v1 deal sent differently (a netting-set row is its derivative, signed: a
+    payable negative, no maturity); the independent oracle reads the bank without a reject."""
+    import reference_lcr
+
+    v1_out, _ = bank
+    out = tmp_path / "v2"
+    generate_bank(spark, out, deals=DEALS, entities=ENTITIES, dates=DATES, seed=42, contract_v2=True)
+    header, rows = read_deals(out)
+    assert header == [*contract.DEALS.columns, *contract.DEALS.optional_columns]
+    v1 = {(row["as_of_date"], row["deal_id"]): row for row in read_deals(v1_out)[1]}
+    sent_as = Counter()
+    for row in rows:
+        original = v1[(row["as_of_date"], row["deal_id"])]
+        version = row.pop("contract_version")
+        if not version:
+            assert row == original
+            continue
+        assert version == "2" and row["product_type"] in contract.V2_PRODUCT_TYPES, row
+        sent_as[(original["product_type"], row["product_type"])] += 1
+        if row["product_type"] == "derivative_net":
+            sign = "-" if original["product_type"] == "derivative_payable" else ""
+            assert (row["amount"], row["maturity_date"]) == (sign + original["amount"], ""), row
+        else:
+            assert {k: v for k, v in row.items() if k != "product_type"} == {
+                k: v for k, v in original.items() if k != "product_type"
+            }
+    assert {v2 for _, v2 in sent_as} == set(contract.V2_PRODUCT_TYPES)
+    assert set(sent_as) == {
+        ("derivative_payable", "derivative_net"),
+        ("derivative_receivable", "derivative_net"),
+        ("deposit", "debt_issued"),
+        ("deposit", "other_contractual_outflow"),
+        ("credit_facility", "trade_finance"),
+        ("credit_facility", "guarantee"),
+    }
+    assert reference_lcr.rejected_deals(out) == {}

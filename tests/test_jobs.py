@@ -33,7 +33,10 @@ def table(spark, params):
 
 def _valid_combinations():
     for product, cp_type, hqla_class, bucket in itertools.product(
-        contract.PRODUCT_TYPES, contract.COUNTERPARTY_TYPES, (*contract.HQLA_CLASSES, None), MATURITY_BUCKETS
+        contract.CLASSIFIED_PRODUCT_TYPES,
+        contract.COUNTERPARTY_TYPES,
+        (*contract.HQLA_CLASSES, None),
+        MATURITY_BUCKETS,
     ):
         if product in contract.PRODUCTS_WITH_HQLA_CLASS and hqla_class is None:
             continue  # rejected by ingest (missing_hqla_class)

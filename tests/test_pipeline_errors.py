@@ -14,6 +14,7 @@ import re
 import shutil
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow
@@ -63,6 +64,10 @@ REJECT_EXAMPLES = [
     "deals.csv:20: deal 'R19': unknown_entity: entity_id: E9 not in entities for this date",
     f"deals.csv:21: deal '1.23457E+15': duplicate_deal_id: {DUPLICATE_DETAIL}",
     f"deals.csv:22: deal '1.23457E+15': duplicate_deal_id: {DUPLICATE_DETAIL}",
+    "deals.csv:23: deal 'R20': unknown_contract_version: contract_version: '3' (this regcalc reads "
+    "versions 1, 2; blank is 1)",
+    "deals.csv:24: deal 'R21': product_not_in_version: product_type: 'debt_issued' needs contract_version 2; "
+    "this row is version 1",
 ]
 # Deal id -> reject reason, from the examples.
 
@@ -234,11 +239,14 @@ def test_reject_threshold_refuses_and_leaves_lake_unchanged(spark, tmp_path):
         run_jobs(spark, str(lake), source, max_reject_rate=0.5)
 
     message = str(caught.value).splitlines()
-    assert message[0] == "19 of 21 deals rejected (90.48%) > --max-reject-rate 50.00%; nothing was published."
+    assert message[0] == "21 of 23 deals rejected (91.30%) > --max-reject-rate 50.00%; nothing was published."
     reasons = Counter(line.split(": ")[2] for line in REJECT_EXAMPLES)
     assert message[1] == "  by reason: " + ", ".join(f"{r}: {n}" for r, n in sorted(reasons.items()))
-    # One example per rejected row, at the line of deals.csv where its record starts.
-    assert sorted(message[2:-1]) == sorted(f"  {line}" for line in REJECT_EXAMPLES)
+    # One example per rejected row, at the line of deals.csv where its record starts: 20 of the 21 (the
+    # report's limit, pipeline._reject_examples), each one of the rows' lines.
+    examples = message[2:-1]
+    assert len(set(examples)) == len(examples) == 20 == len(REJECT_EXAMPLES) - 1
+    assert set(examples) <= {f"  {line}" for line in REJECT_EXAMPLES}
     assert message[-1] == f"Fix the rows in {source} or raise --max-reject-rate to publish the valid rows."
 
     assert snapshot(lake) == before
@@ -372,6 +380,37 @@ def test_run_for_another_date_keeps_earlier_rejects_with_unreadable_as_of_date(s
     assert [row for row in deal_rows(spark, lake) if row["run_id"] == earlier_id] == earlier_rows
 
 
+def test_contract_v2_rows_are_checked_and_net_derivatives_take_their_direction(spark, tmp_path):
+    """The contract_v2 case plus three bad v2 rows: an unknown version, a v2 row whose entity is unknown
+    (its raw_record is the signed derivative_net as sent), a signed amount on a product that is not
+    derivative_net. The netting sets leave as payable / receivable with the absolute amount."""
+    source = copy_case("contract_v2", tmp_path / "input")
+    _append(
+        source / "deals.csv",
+        "W01,2026-09-30,E1,BANK1,derivative_net,USD,-50,,,,,,,,2.0\n"
+        "W02,2026-09-30,E9,BANK1,derivative_net,USD,-50,,,,,,,,2\n"
+        "W03,2026-09-30,E1,BANK1,deposit,USD,-5,,,false,false,false,false,,2\n",
+    )
+    lake = tmp_path / "lake"
+
+    report = run_jobs(spark, str(lake), source, max_reject_rate=1.0)
+
+    assert sorted(report.examples) == [
+        "deals.csv:13: deal 'W01': unknown_contract_version: contract_version: '2.0' (this regcalc reads "
+        "versions 1, 2; blank is 1)",
+        "deals.csv:14: deal 'W02': unknown_entity: entity_id: E9 not in entities for this date",
+        "deals.csv:15: deal 'W03': negative_amount: amount: -5",
+    ]
+    rows = {row["deal_id"]: row for row in deal_rows(spark, lake)}
+    assert {deal: (rows[deal]["product_type"], rows[deal]["amount"]) for deal in ("NS-A", "NS-B", "V08")} == {
+        "NS-A": ("derivative_payable", Decimal(700)),
+        "NS-B": ("derivative_receivable", Decimal(400)),
+        "V08": ("derivative_receivable", Decimal(100)),
+    }
+    sent = json.loads(rows["W02"]["raw_record"])
+    assert (sent["product_type"], sent["amount"], sent["contract_version"]) == ("derivative_net", "-50", "2")
+
+
 def test_deals_with_an_extra_column_are_read_by_name(spark, tmp_path):
     """check_columns says extra columns are allowed: a trailing one changes nothing."""
     source = copy_case("rejects", tmp_path / "input")
@@ -395,7 +434,16 @@ def test_deals_with_an_extra_column_are_read_by_name(spark, tmp_path):
 
 HELP_OPTIONS = {
     (): ["-h", "--help", "generate", "run", "lcr", "recalc", "REGCALC_LAKE"],
-    ("generate",): ["--deals", "--entities", "--dates", "--seed", "--first-date", "--format", "--out"],
+    ("generate",): [
+        "--deals",
+        "--entities",
+        "--dates",
+        "--seed",
+        "--first-date",
+        "--format",
+        "--out",
+        "--contract-v2",
+    ],
     ("run",): ["--input", "--lake", "--as-of", "--target", "--max-reject-rate", "--skip-dbt"],
     ("lcr",): ["--as-of", "--entity", "--format"],
     ("recalc",): ["--plan", "--skip-tests", "--target"],
@@ -442,7 +490,7 @@ def test_cli_run_over_reject_threshold_publishes_nothing(spark, tmp_path, capsys
     err = capsys.readouterr().err
     error = err[err.index("regcalc run: error:") :]  # after the progress lines
     assert error.startswith(
-        "regcalc run: error: 19 of 21 deals rejected (90.48%) > --max-reject-rate 1.00%; "
+        "regcalc run: error: 21 of 23 deals rejected (91.30%) > --max-reject-rate 1.00%; "
         "nothing was published.\n"
     )
     assert "  deals.csv:11: deal 'R10': malformed_row: wrong number of fields\n" in err

@@ -47,7 +47,7 @@ def test_all_cases_present():
     expected = {
         "no_cap_binds", "l2b_cap_binds", "l2_cap_binds", "unwind_binds", "inflow_cap_binds",
         "multi_currency", "rejects", "mdb_secured_funding", "central_bank_secured_funding", "encumbered_cash",
-        "operational_placement", "l2b_at_the_limit",
+        "operational_placement", "l2b_at_the_limit", "contract_v2",
     }  # fmt: skip
     assert expected <= set(CASES)
     for case in CASES:
@@ -184,7 +184,7 @@ def test_inflow_cap_and_zero_outflows(tmp_path):
     src = CASES_DIR / "rejects"
     for name in ("counterparties.csv", "entities.csv", "fx_rates.csv"):
         shutil.copy(src / name, tmp_path / name)
-    header = (src / "deals.csv").read_text().splitlines()[0]
+    header = ",".join(ref.DEAL_COLUMNS)  # version 1 (the rejects case has the v2 column too)
     (tmp_path / "deals.csv").write_text(
         header + "\nZ1,2026-09-30,E1,CB_US,cash,USD,100,,,,,,,\n"
         "Z2,2026-09-30,E1,BANK1,loan,USD,100,2026-10-01,,,,,,\n"

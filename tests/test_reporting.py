@@ -31,7 +31,7 @@ from regcalc.progress import Progress
 from regcalc.report import TITLES
 from regcalc.rules import set_rule_cells
 from regcalc.settings import Settings
-from regcalc.submission import read_submissions, restatements
+from regcalc.submission import read_liq1_submissions, read_submissions, restatements
 from settings_env import use_settings
 
 CASE = Path(__file__).parent / "cases" / "reporting"
@@ -45,6 +45,7 @@ SELECT = [
     "+fct_lcr_currency",
     "+rpt_lcr_adjustment_waterfall",
     "+fct_deal_liquidity",
+    "+fct_liq1_entity_day",
     "+dim_adjustment",
     "tag:regulatory",
 ]
@@ -104,6 +105,17 @@ def _build(spark, settings: Settings, project: Path, full_refresh: bool, tests: 
     invoke_dbt(command, settings, EXTRA, project_dir=project)
 
 
+def _frozen_liq1(marts: Marts, submitted: list[dict]) -> dict[str, dict]:
+    """submission_id -> {liq1_row: (unweighted, weighted)} of liq1_submissions."""
+    return {
+        row["submission_id"]: {
+            line["liq1_row"]: (line["unweighted_value"], line["weighted_value"])
+            for line in read_liq1_submissions(marts, row["submission_id"])
+        }
+        for row in submitted
+    }
+
+
 @pytest.fixture(scope="module", params=["local", "postgres"])
 def story(request, spark, tmp_path_factory, monkeypatch_module):
     """What the reporting reads and writes on one target, before and after the backdated rule."""
@@ -121,6 +133,7 @@ def story(request, spark, tmp_path_factory, monkeypatch_module):
     with Marts(settings) as marts:
         seen["currency"] = read_currency_lcr(marts, significant_only=False)
         seen["movement"] = movement(marts, "E_R", D1, D2)
+        seen["movement_liq1"] = movement(marts, "E_R", D1, D2, by="liq1")
         seen["waterfall"] = marts.query(
             f"select as_of_date, stage_order, stage, hqla, net_cash_outflows, lcr "
             f"from {marts.relation('rpt_lcr_adjustment_waterfall')} where scenario = 'base'"
@@ -133,6 +146,7 @@ def story(request, spark, tmp_path_factory, monkeypatch_module):
         assert main([*args, "--target", target, "--lake", lake]) == 0
     with Marts(settings) as marts:
         seen["submitted"] = read_submissions(marts)
+        seen["liq1_submitted"] = _frozen_liq1(marts, seen["submitted"])
         seen["restated_before"] = restatements(marts)
 
     # The rule is backdated: 2026-09-30 changes. A full refresh rebuilds every model from scratch.
@@ -140,6 +154,7 @@ def story(request, spark, tmp_path_factory, monkeypatch_module):
     _build(spark, settings, project, full_refresh=True, tests=False)
     with Marts(settings) as marts:
         seen["submitted_after"] = read_submissions(marts)
+        seen["liq1_submitted_after"] = _frozen_liq1(marts, seen["submitted_after"])
         seen["restated"] = restatements(marts)
         seen["restated_d2"] = restatements(marts, D2)
     return seen
@@ -224,6 +239,31 @@ def test_movement_matches_the_hand_computation(story):
     assert document["rules_stopped"] == []
 
 
+# by template LIQ1 row: the hand lines above summed per row of seeds/liq1/liq1_category_rows.csv (HQLA
+# categories row 1; OUT_FINANCIAL and OUT_NONFIN both row 7: -400 + 250 = -150, -2000 x -150 / 2450000)
+EXPECTED_LIQ1_EFFECTS = [  # in template order, then the caps
+    ("row 1: Total HQLA", 200.00, 0.142857),
+    ("row 3: Stable deposits", 0.0, 0.0),
+    ("row 4: Less stable deposits", 500.00, -0.408163),
+    ("row 7: Non-operational deposits (all counterparties)", -150.00, 0.122449),
+    ("row 18: Inflows from fully performing exposures", 0.0, 0.0),
+    ("Level 2B cap (adj_15_cap)", -35.29, 0.025210),
+    ("Level 2 cap (adj_40_cap)", 0.0, 0.0),
+    ("75% inflow cap (inflows cut off)", 0.0, 0.0),
+]
+
+
+def test_movement_by_liq1_row_matches_the_hand_computation(story):
+    document = story["movement_liq1"]
+    assert document["by"] == "liq1"
+    assert [row["group"] for row in document["effects"]] == [group for group, _, _ in EXPECTED_LIQ1_EFFECTS]
+    for row, (group, change, effect) in zip(document["effects"], EXPECTED_LIQ1_EFFECTS, strict=True):
+        assert row["change"] == pytest.approx(change, abs=AMOUNT), group
+        assert row["lcr_effect"] == pytest.approx(effect, abs=RATIO), group
+    assert document["hqla_effect"] == pytest.approx(0.168067, abs=RATIO)
+    assert document["net_outflow_effect"] == pytest.approx(-0.285714, abs=RATIO)
+
+
 def test_movement_command_and_its_errors(story, capsys):
     target = story["settings"].target
     args = ["movement", "--entity", "E_R", "--from", D1.isoformat(), "--to", D2.isoformat()]
@@ -278,19 +318,63 @@ def test_submissions_are_versions_with_their_provenance(story):
 
 def test_a_rerun_after_a_rule_change_leaves_the_submissions_unchanged(story):
     assert story["submitted_after"] == story["submitted"]
+    assert story["liq1_submitted_after"] == story["liq1_submitted"]
+
+
+# LIQ1 rows of 2026-09-30 by hand (README "LCR of the entity"; unweighted = market value / balance, weighted
+# after haircut or run-off): row 1 C01 1000 + C02 500 + C03 1000 / 1000 + 500 + 500; row 3 C04; row 7 C05 2500
+# + C07 400 / 1000 + 400; row 16 = 3 + 7; row 18 = row 20 C06; rows 21-23 weighted only.
+EXPECTED_LIQ1_D1 = {
+    1: (2500.0, 2000.0),
+    3: (20000.0, 1000.0),
+    7: (2900.0, 1400.0),
+    16: (22900.0, 2400.0),
+    18: (1000.0, 1000.0),
+    20: (1000.0, 1000.0),
+    21: (None, 1764.705882),
+    22: (None, 1400.0),
+    23: (None, 1.260504),
+}
+
+
+def test_the_submission_freezes_the_liq1_rows(story):
+    frozen = story["liq1_submitted"]
+    assert sorted(frozen) == sorted(row["submission_id"] for row in story["submitted"])
+    for submission_id, rows in frozen.items():
+        assert sorted(rows) == list(range(1, 24)), submission_id
+    for version in ("v1", "v2"):
+        rows = frozen[f"E_R/{D1.isoformat()}/base/{version}"]
+        for liq1_row, (unweighted, weighted) in EXPECTED_LIQ1_D1.items():
+            assert rows[liq1_row][0] == (
+                None if unweighted is None else pytest.approx(unweighted, abs=AMOUNT)
+            )
+            assert rows[liq1_row][1] == pytest.approx(weighted, abs=RATIO), (version, liq1_row)
+    # 2026-10-01 with ADJ-R01: C05 runs off 1250, C07 matured, C08 new (500): outflows 1000 + 1250 + 500
+    assert frozen[f"E_R/{D2.isoformat()}/base/v1"][16][1] == pytest.approx(2750.0, abs=AMOUNT)
 
 
 def test_restatements_show_what_the_backdated_rule_changed(story):
     restated = [(r["as_of_date"], r["version"], r["metric"]) for r in story["restated"]]
+    # C05's run-off 1000 -> 1250 on 2026-09-30: in fct_lcr, and in LIQ1 rows 7, 5 (its parent), 16, 22 and 23
     assert restated == [
         (D1, 2, "total_outflows"),
         (D1, 2, "net_cash_outflows"),
         (D1, 2, "lcr"),
+        (D1, 2, "liq1_row_5_weighted"),
+        (D1, 2, "liq1_row_7_weighted"),
+        (D1, 2, "liq1_row_16_weighted"),
+        (D1, 2, "liq1_row_22_weighted"),
+        (D1, 2, "liq1_row_23_weighted"),
     ]
     values = {r["metric"]: (r["submitted"], r["current"], r["difference"]) for r in story["restated"]}
     assert values["total_outflows"] == pytest.approx((2400.0, 2650.0, 250.0))
     assert values["net_cash_outflows"] == pytest.approx((1400.0, 1650.0, 250.0))
     assert values["lcr"] == pytest.approx((1.260504, 1.069519, -0.190985), abs=RATIO)
+    assert values["liq1_row_5_weighted"] == pytest.approx((1400.0, 1650.0, 250.0))
+    assert values["liq1_row_7_weighted"] == pytest.approx((1400.0, 1650.0, 250.0))
+    assert values["liq1_row_16_weighted"] == pytest.approx((2400.0, 2650.0, 250.0))
+    assert values["liq1_row_22_weighted"] == pytest.approx((1400.0, 1650.0, 250.0))
+    assert values["liq1_row_23_weighted"] == pytest.approx((1.260504, 1.069519, -0.190985), abs=RATIO)
     assert story["restated_d2"] == []
 
 
@@ -312,6 +396,11 @@ def test_resubmitting_needs_a_reason_and_unknown_dates_are_named(story, capsys):
         "E_R,2026-09-30,base,2,total_outflows,2400.00,2650.00,250.00",
         "E_R,2026-09-30,base,2,net_cash_outflows,1400.00,1650.00,250.00",
         "E_R,2026-09-30,base,2,lcr,1.2605,1.0695,-0.1910",
+        "E_R,2026-09-30,base,2,liq1_row_5_weighted,1400.00,1650.00,250.00",
+        "E_R,2026-09-30,base,2,liq1_row_7_weighted,1400.00,1650.00,250.00",
+        "E_R,2026-09-30,base,2,liq1_row_16_weighted,2400.00,2650.00,250.00",
+        "E_R,2026-09-30,base,2,liq1_row_22_weighted,1400.00,1650.00,250.00",
+        "E_R,2026-09-30,base,2,liq1_row_23_weighted,1.2605,1.0695,-0.1910",
     ]
 
 
@@ -354,7 +443,7 @@ def _reporting_statements(marts: Marts, log) -> list[str]:
     statements: list[str] = []
     marts.execute = statements.append
     read_currency_lcr(marts)
-    movement(marts, "E_R", D1, D2, by="lcr_section")
+    movement(marts, "E_R", D1, D2, by="liq1")
     submit(marts, marts.settings, "E_R", D1, reason="dialect check")
     restatements(marts, D1)
     return statements + log.queries

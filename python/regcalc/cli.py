@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     generate.add_argument("--first-date", type=_date, default=date(2026, 9, 29), help="first as-of date")
     generate.add_argument("--format", choices=("csv", "parquet"), default="csv", help="deals file format")
+    generate.add_argument(
+        "--contract-v2",
+        action="store_true",
+        help="send some deals as contract v2 products (debt issued, trade finance, guarantees, other "
+        "contractual outflows, net derivatives per netting set) with a contract_version column",
+    )
     generate.add_argument("--out", type=Path, required=True, help="output folder (created or overwritten)")
 
     run = commands.add_parser(
@@ -315,6 +321,7 @@ def cmd_generate(args) -> int:
             seed=args.seed,
             fmt=args.format,
             first_date=args.first_date,
+            contract_v2=args.contract_v2,
         )
         timing.rows = counts.get("deals")
     for name, count in counts.items():

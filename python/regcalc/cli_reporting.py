@@ -20,7 +20,8 @@ def add_parsers(commands, date_type, positive_int) -> None:
         help="why an entity's LCR moved between two dates: HQLA and net-outflow effects, deals, rules",
         description="The change of the LCR of one entity from --from to --to, split exactly into the HQLA "
         "effect ((H2 - H1) / N1) and the net-outflow effect (H2 / N2 - H2 / N1), each by LCR category (or "
-        "lcr_section) with the caps and the lcr_components adjustments as lines of their own; the deals "
+        "lcr_section, or template LIQ1 row with --by liq1) with the caps and the lcr_components adjustments "
+        "as lines of their own; the deals "
         "whose weighted amount moved most (new, matured, changed); the adjustment rules that started or "
         "stopped applying to the entity.",
     )

@@ -1,4 +1,4 @@
-"""Input contract v1: the bank's daily extract (see README "Input contract").
+"""Input contract (versions 1 and 2): the bank's daily extract (see README "Input contract").
 
 One place that names every dataset, its columns, the values a column may take and the reasons a
 deal is rejected. The ingest job validates against it; the generator writes to it. The lists of codes
@@ -15,6 +15,11 @@ Reference data (`entities`, `counterparties`) comes in one of two forms, both co
   - one undated snapshot: no `as_of_date` column; it applies to every as-of date of the run and is
     written to the lake as the snapshot of each of them (the lake keeps reference data per date).
 `fx_rates` are always dated.
+
+Contract version 2 adds what template LIQ1 rows 8, 14, 15 and 19 need (README "How positions are
+sent"): the products of V2_PRODUCT_TYPES. A deals file chooses its version per row in the optional
+column `contract_version` (CONTRACT_VERSION): a file without the column, or a blank cell, is version 1;
+any value but 1 or 2 is the reject `unknown_contract_version`. A v1 row is read exactly as before.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class Dataset:
     columns: tuple[str, ...]
     key: tuple[str, ...]
     may_be_undated: bool = False
+    optional_columns: tuple[str, ...] = ()  # later contract versions' columns: absent means version 1
 
     def required_columns(self, dated: bool) -> tuple[str, ...]:
         """The columns a file must have: all of them, less `as_of_date` for an undated snapshot."""
@@ -68,7 +74,10 @@ DEALS = Dataset(
         "collateral_market_value",
     ),
     ("as_of_date", "deal_id"),
+    optional_columns=("contract_version",),
 )
+CONTRACT_VERSION = "contract_version"
+CONTRACT_VERSIONS = ("1", "2")  # a blank cell or a file without the column is "1"
 COUNTERPARTIES = Dataset(
     "counterparties",
     ("as_of_date", "counterparty_id", "counterparty_name", "counterparty_type", "country"),
@@ -100,6 +109,22 @@ def _accepted_values(model: str, column: str) -> tuple[str, ...]:
 
 
 PRODUCT_TYPES = _accepted_values("stg_lake__deal_liquidity", "product_type")
+# Products a row may send only as contract_version 2 (README "How positions are sent"), declared
+# after the v1 products, from debt_issued on:
+#   debt_issued: unsecured notes, bonds and other debt securities issued by the bank (para 110);
+#   other_contractual_outflow: other contractual cash outflows (para 141);
+#   trade_finance: contingent trade finance obligations (para 138-139);
+#   guarantee: guarantees and letters of credit unrelated to trade finance (para 140);
+#   derivative_net: the net cash flow of one netting set within 30 days, signed (para 116, 158-159).
+V2_PRODUCT_TYPES = PRODUCT_TYPES[PRODUCT_TYPES.index("debt_issued") :]
+V1_PRODUCT_TYPES = tuple(p for p in PRODUCT_TYPES if p not in V2_PRODUCT_TYPES)
+# A derivative_net row's amount is signed: negative = net outflow, positive = net inflow. Ingest sends
+# it on as the product of its direction with the absolute amount, so the rules and every model see
+# derivative flows one way; the deal_id names the netting set (one row per set and date).
+NET_DERIVATIVE = "derivative_net"
+NET_DERIVATIVE_AS = {"outflow": "derivative_payable", "inflow": "derivative_receivable"}
+# The products the classification rules see (a derivative_net row arrives as one of NET_DERIVATIVE_AS).
+CLASSIFIED_PRODUCT_TYPES = tuple(p for p in PRODUCT_TYPES if p != NET_DERIVATIVE)
 # Products whose hqla_class describes the security itself or the collateral of the repo.
 PRODUCTS_WITH_HQLA_CLASS = ("security", "repo", "reverse_repo")
 # Products where collateral_market_value is the collateral given (repo) or received (reverse repo).

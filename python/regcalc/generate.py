@@ -36,10 +36,10 @@ from regcalc.contract import (
     ENTITIES,
     FX_RATES,
     HQLA_CLASSES,
-    PRODUCT_TYPES,
     PRODUCTS_WITH_HQLA_CLASS,
     SECURED_PRODUCTS,
 )
+from regcalc.contract import V1_PRODUCT_TYPES as PRODUCT_TYPES  # the bank is v1 unless contract_v2
 
 FORMATS = ("csv", "parquet")
 # Deals per output part file: 1 M deals give 2 files (both cores busy), 10 M give 20. A function of
@@ -473,6 +473,7 @@ _STREAMS = (
     "encumbered",
     "collateral",
     "drift",  # the only stream that also depends on the as-of date
+    "v2",  # contract_v2 only: which deals are sent as a contract v2 product
 )
 _UNIT = float(1 << 53)
 
@@ -526,8 +527,12 @@ def deal_frame(
     dates: int,
     seed: int,
     first_date: date,
+    contract_v2: bool = False,
 ) -> DataFrame:
     """The deals of all as-of dates, columns as DEALS.columns (typed: date, decimal, boolean).
+
+    `contract_v2` sends some deals as contract v2 products (`_as_contract_v2`) and adds the column
+    contract_version; without it the bank is contract v1, row for row as before.
 
     Deals are ordered by as-of date, then deal number; the first `deals % dates` dates get one
     deal more. Deal number n on each date is the same deal (same counterparty, product, terms),
@@ -660,6 +665,8 @@ def deal_frame(
     )
     # Repos are over-collateralised by 2-10%.
     collateral = F.round(F.col("amount") * (1.02 + 0.08 * u["collateral"]), 2).cast(AMOUNT_TYPE)
+    v2_product, amount, maturity = _as_contract_v2(product, F.col("cp_type"), u["v2"], maturity, contract_v2)
+    version = [F.when(v2_product.isNotNull(), F.lit("2")).alias("contract_version")] if contract_v2 else []
 
     return frame.select(
         F.concat(F.lit("D"), F.lpad((F.col("n") + 1).cast("string"), max(8, len(str(big))), "0")).alias(
@@ -668,9 +675,9 @@ def deal_frame(
         as_of.alias("as_of_date"),
         "entity_id",
         "counterparty_id",
-        "product_type",
+        F.coalesce(v2_product, product).alias("product_type"),
         "currency",
-        "amount",
+        amount.alias("amount"),
         maturity.alias("maturity_date"),
         "hqla_class",
         (deposit & (u["insured"] < insured_share)).alias("is_insured"),
@@ -678,7 +685,38 @@ def deal_frame(
         ((deposit | placement) & (u["operational"] < operational_share)).alias("is_operational"),
         (u["encumbered"] < encumbered_share).alias("is_encumbered"),
         F.when(product.isin(*SECURED_PRODUCTS), collateral).alias("collateral_market_value"),
+        *version,
     )
+
+
+# Contract v2 (generate --contract-v2): (product, counterparty type, share of those deals) sent as each v2
+# product instead. Derivatives become one signed netting-set row each (payable negative), no maturity.
+_V2_SHARES: dict[str, tuple[tuple[str, ...], tuple[str, ...], float, float]] = {
+    # v2 product: (v1 products, counterparty types, draw from, draw below)
+    "derivative_net": (("derivative_payable", "derivative_receivable"), (), 0.0, 0.5),
+    "debt_issued": (("deposit",), ("other_financial",), 0.0, 0.5),
+    "other_contractual_outflow": (("deposit",), ("non_financial_corporate",), 0.0, 0.05),
+    "trade_finance": (("credit_facility",), ("non_financial_corporate",), 0.0, 0.2),
+    "guarantee": (("credit_facility",), ("non_financial_corporate",), 0.2, 0.3),
+}
+
+
+def _as_contract_v2(
+    product: Column, cp_type: Column, draw: Column, maturity: Column, enabled: bool
+) -> tuple[Column, Column, Column]:
+    """(v2 product or null, amount, maturity) of each deal: unchanged when not `enabled`."""
+    amount = F.col("amount")
+    if not enabled:
+        return F.lit(None).cast("string"), amount, maturity
+    v2_product: Column = F.lit(None).cast("string")
+    for name, (products, types, low, high) in _V2_SHARES.items():
+        chosen = product.isin(*products) & (draw >= low) & (draw < high)
+        if types:
+            chosen = chosen & cp_type.isin(*types)
+        v2_product = F.when(chosen, F.lit(name)).otherwise(v2_product)
+    net = v2_product == F.lit("derivative_net")
+    signed = F.when(net & (product == "derivative_payable"), -amount).otherwise(amount)
+    return v2_product, signed, F.when(net, F.lit(None).cast("date")).otherwise(maturity)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -703,8 +741,13 @@ def generate_bank(
     seed: int = 42,
     fmt: str = "csv",
     first_date: date = date(2026, 9, 29),
+    contract_v2: bool = False,
 ) -> dict[str, int]:
     """Write a synthetic bank in input contract v1 to `out_dir`; return rows written per dataset.
+
+    `contract_v2`: some deals are contract v2 products (debt issued, other contractual outflows, trade
+    finance, guarantees, signed net derivatives), with the column contract_version; the v1 bank is the same
+    without it.
 
     `dates` consecutive calendar days from `first_date`, deals spread evenly over them. The
     output depends only on the arguments. Deals go to `out_dir/deals/` in `fmt` ("csv" with a
@@ -756,8 +799,9 @@ def generate_bank(
         dates=dates,
         seed=seed,
         first_date=first_date,
+        contract_v2=contract_v2,
     )
-    assert tuple(frame.columns) == DEALS.columns
+    assert tuple(frame.columns) == DEALS.columns + (DEALS.optional_columns if contract_v2 else ())
     writer = frame.write.mode("overwrite")
     if fmt == "csv":
         # Nulls become empty fields; dates are written as yyyy-MM-dd, booleans as true/false.

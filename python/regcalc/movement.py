@@ -15,8 +15,9 @@ Each is a sum of lines, linear in the lines' changes, so each line has an exact 
   the lcr_components adjustments of the flows, and the inflow cap (the change of total_inflows -
   capped_inflows: inflows the 75% cap cuts off).
 
-Lines are grouped by LCR category or by lcr_section; `group_lines` takes any category -> group mapping,
-so the LIQ1 rows (a mapping seed of LCR category -> LIQ1 row) group the same lines once that seed exists.
+Lines are grouped by LCR category, by lcr_section or by template LIQ1 row (`--by liq1`: the seed
+liq1_category_rows maps each category to its row, liq1_template_rows gives the label; HQLA categories are
+row 1, a category LIQ1 does not show, e.g. beyond 30 days, is "not in LIQ1"), all through `group_lines`.
 Beside the effects: the deals that moved most (new on d2, matured or gone since d1, changed) from
 fct_deal_liquidity, ranked in the database, and the adjustment rules that applied to the entity on one date
 and not the other. Amounts are in the entity's reporting currency; every value is read through Marts
@@ -31,7 +32,8 @@ from datetime import date
 from regcalc.marts import Marts, read_lcr
 from regcalc.settings import RegcalcError
 
-GROUPINGS = ("category", "lcr_section")
+GROUPINGS = ("category", "lcr_section", "liq1")
+NOT_IN_LIQ1 = "not in LIQ1"
 LINE_COLUMNS = ("group", "value_from", "value_to", "change", "lcr_effect")
 DEAL_COLUMNS = (
     "deal_id",
@@ -160,6 +162,37 @@ GROUPERS: dict[str, Callable[[dict], str]] = {
 }
 
 
+def liq1_rows(marts: Marts) -> dict[str, tuple[int, str]]:
+    """LCR category -> (LIQ1 row, "row N: label") from the seeds liq1_category_rows and liq1_template_rows
+    as built on the target; a category without a row (blank in the seed) is left out."""
+    template, mapping = marts.relation("liq1_template_rows"), marts.relation("liq1_category_rows")
+    labels = {
+        int(row["liq1_row"]): row["row_label"]
+        for row in marts.query(f"select template.liq1_row, template.row_label from {template} as template")
+    }
+    mapped = marts.query(
+        f"select mapping.category_code, mapping.liq1_row from {mapping} as mapping "
+        "where mapping.liq1_row is not null"
+    )
+    return {
+        row["category_code"]: (
+            int(row["liq1_row"]),
+            f"row {int(row['liq1_row'])}: {labels[int(row['liq1_row'])]}",
+        )
+        for row in mapped
+    }
+
+
+def _grouped(marts: Marts, lines: list[dict], by: str) -> list[dict]:
+    """The effects grouped `by`; LIQ1 rows in template order, then the lines of no category or row."""
+    if by != "liq1":
+        return group_lines(lines, GROUPERS[by])
+    rows = liq1_rows(marts)
+    groups = group_lines(lines, lambda line: rows.get(line["category_code"], (0, NOT_IN_LIQ1))[1])
+    order = {label: number for number, label in rows.values()}
+    return sorted(groups, key=lambda group: (group["group"] not in order, order.get(group["group"], 0)))
+
+
 def _deals(marts: Marts, entity: str, first: date, second: date, scenario: str, top: int) -> list[dict]:
     """The `top` deals whose weighted amount moved most between the dates (new, matured, changed)."""
     deals = marts.relation("fct_deal_liquidity")
@@ -228,15 +261,15 @@ def movement(
     by: str = "category",
 ) -> dict:
     """The movement document: lcr on both dates, change = hqla_effect + net_outflow_effect, `effects`
-    (lines grouped `by` category or lcr_section: LINE_COLUMNS, amounts in reporting currency, lcr_effect a
-    ratio), `lines` (ungrouped), `deals` (DEAL_COLUMNS, the `top` by |change|), `rules_started` and
-    `rules_stopped` ({rule_id, description}).
+    (lines grouped `by` category, lcr_section or LIQ1 row: LINE_COLUMNS, amounts in reporting currency,
+    lcr_effect a ratio), `lines` (ungrouped), `deals` (DEAL_COLUMNS, the `top` by |change|),
+    `rules_started` and `rules_stopped` ({rule_id, description}).
 
     Raises RegcalcError: a date without fct_lcr row, an undefined LCR (net cash outflows 0), first not
     before second."""
     if first >= second:
         raise RegcalcError(f"--from {first} must be before --to {second}")
-    if by not in GROUPERS:
+    if by not in GROUPINGS:
         raise RegcalcError(f"--by {by}: one of {', '.join(GROUPERS)}")
     before, after = _lcr_row(marts, entity, first, scenario), _lcr_row(marts, entity, second, scenario)
     lines = _lines(before, after, _categories(marts, entity, first, second, scenario))
@@ -266,7 +299,7 @@ def movement(
         "hqla_effect": hqla_effect,
         "net_outflow_effect": outflow_effect,
         "by": by,
-        "effects": group_lines(lines, GROUPERS[by]),
+        "effects": _grouped(marts, lines, by),
         "lines": lines,
         "deals": _deals(marts, entity, first, second, scenario, top),
         "rules_started": rules(rules_to - rules_from),

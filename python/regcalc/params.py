@@ -207,7 +207,7 @@ def _load_rules(
     path: Path, categories: dict[str, Category], errors: list[str]
 ) -> tuple[ClassificationRule, ...]:
     allowed = {
-        "product_type": contract.PRODUCT_TYPES,
+        "product_type": contract.CLASSIFIED_PRODUCT_TYPES,
         "counterparty_type": contract.COUNTERPARTY_TYPES,
         "hqla_class": contract.HQLA_CLASSES,
         "maturity_bucket": MATURITY_BUCKETS,

@@ -33,14 +33,17 @@ def table(cells: Sequence[Sequence[str]], columns: Sequence[str], left: Collecti
     return "\n".join(line.rstrip() for line in capture.get().splitlines())
 
 
+RATIO_METRICS = ("lcr", "liq1_row_23_weighted")  # restatement metrics that are ratios (DIS85 row 23: the LCR)
+
+
 def cell(row: dict, column: str) -> str:
     """One value as text: ratios with 4 decimals (a ratio column, or any number of a row whose metric is
-    lcr), other numbers with 2, dates as yyyy-mm-dd, null as empty."""
+    the lcr, or LIQ1 row 23's value, the LCR), other numbers with 2, dates as yyyy-mm-dd, null as empty."""
     value = row[column]
     if value is None:
         return ""
     if isinstance(value, float):
-        ratio = column in RATIO_COLUMNS or row.get("metric") == "lcr"
+        ratio = column in RATIO_COLUMNS or row.get("metric") in RATIO_METRICS
         return f"{value:.4f}" if ratio else f"{value:.2f}"
     return str(value)
 

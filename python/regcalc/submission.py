@@ -9,11 +9,13 @@ built with. Resubmitting a date adds a version, and needs a reason.
 The table is not a dbt model: no dbt command (`build`, `run`, `--full-refresh`, `regcalc recalc`, a rerun
 of the jobs) writes or drops it; regcalc only creates it and inserts into it. The figures are copied by the
 database itself (INSERT ... SELECT from fct_lcr), so the exact decimals are stored as fct_lcr holds them,
-with no round trip through Python. Rows for the LIQ1 template, when it exists, belong in a table of their
-own keyed by `submission_id`.
+with no round trip through Python. The same submission freezes the 23 rows of template LIQ1 of that date
+(fct_liq1_entity_day: unweighted and weighted value) into `liq1_submissions`, keyed by `submission_id` and
+`liq1_row`, append-only in the same way.
 
-`regcalc restatements [--as-of D]` compares the latest version of each submitted date with fct_lcr now, in
-the database (exact decimals), and lists every figure that differs, or a row fct_lcr no longer has.
+`regcalc restatements [--as-of D]` compares the latest version of each submitted date with fct_lcr and
+fct_liq1_entity_day now, in the database (exact decimals), and lists every figure that differs (a LIQ1 cell
+as metric `liq1_row_<N>_unweighted` / `_weighted`), or a row fct_lcr no longer has.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from regcalc.pipeline import DEAL_DATASET, code_version
 from regcalc.settings import RegcalcError, Settings
 
 SUBMISSIONS_TABLE = "lcr_submissions"
+LIQ1_SUBMISSIONS_TABLE = "liq1_submissions"
+LIQ1_FIGURES = ("unweighted_value", "weighted_value")
 # The figures frozen: fct_lcr's amounts (money) and the ratio (stored as money: it is rounded to 6 decimals).
 FIGURES = LCR_COLUMNS[2:]
 # The seed tables of the target whose rows the parameters digest covers (what the marts were built with).
@@ -86,12 +90,31 @@ def _columns(marts: Marts) -> list[tuple[str, str]]:
     ]
 
 
-def ensure_table(marts: Marts) -> str:
-    """Create lcr_submissions in the target schema if it is not there; return its relation."""
-    relation = marts.relation(SUBMISSIONS_TABLE)
-    columns = ",\n    ".join(f"{name} {sql_type}" for name, sql_type in _columns(marts))
-    marts.execute(f"create table if not exists {relation} (\n    {columns}\n)")
+def _liq1_columns(marts: Marts) -> list[tuple[str, str]]:
+    text, money = marts.string_type, MONEY.sql
+    return [
+        ("submission_id", text),
+        ("version", "int"),
+        ("scenario", text),
+        ("entity_id", text),
+        ("as_of_date", "date"),
+        ("liq1_row", "int"),
+        *[(figure, money) for figure in LIQ1_FIGURES],
+    ]
+
+
+def _create(marts: Marts, table: str, columns: list[tuple[str, str]]) -> str:
+    relation = marts.relation(table)
+    listed = ",\n    ".join(f"{name} {sql_type}" for name, sql_type in columns)
+    marts.execute(f"create table if not exists {relation} (\n    {listed}\n)")
     return relation
+
+
+def ensure_table(marts: Marts) -> str:
+    """Create lcr_submissions and liq1_submissions in the target schema if they are not there; return the
+    relation of lcr_submissions."""
+    _create(marts, LIQ1_SUBMISSIONS_TABLE, _liq1_columns(marts))
+    return _create(marts, SUBMISSIONS_TABLE, _columns(marts))
 
 
 def _digest(rows: list[dict]) -> str:
@@ -143,7 +166,8 @@ def submit(
     scenario: str = "base",
     reason: str | None = None,
 ) -> Submission:
-    """Freeze fct_lcr's row of (scenario, entity, as_of) as a new version in lcr_submissions.
+    """Freeze fct_lcr's row of (scenario, entity, as_of) as a new version in lcr_submissions, and the
+    23 rows of fct_liq1_entity_day of the same key in liq1_submissions (same submission_id and version).
 
     Raises RegcalcError: no such fct_lcr row (naming the dates there are), a resubmission without a reason,
     or the row's run not in the lake."""
@@ -215,7 +239,32 @@ def submit(
         f"select {', '.join(values.values())}\nfrom {lcr} as lcr\n"
         f"where {_key_condition(marts, 'lcr', scenario, entity, as_of)}"
     )
+    liq1_values = {
+        "submission_id": text(submission.submission_id),
+        "version": str(version),
+        "scenario": "liq1.scenario",
+        "entity_id": "liq1.entity_id",
+        "as_of_date": "liq1.as_of_date",
+        "liq1_row": "liq1.liq1_row",
+        **{figure: f"cast(liq1.{figure} as {MONEY.sql})" for figure in LIQ1_FIGURES},
+    }
+    marts.execute(
+        f"insert into {marts.relation(LIQ1_SUBMISSIONS_TABLE)} ({', '.join(liq1_values)})\n"
+        f"select {', '.join(liq1_values.values())}\nfrom {marts.relation('fct_liq1_entity_day')} as liq1\n"
+        f"where {_key_condition(marts, 'liq1', scenario, entity, as_of)}"
+    )
     return submission
+
+
+def read_liq1_submissions(marts: Marts, submission_id: str) -> list[dict]:
+    """The LIQ1 rows frozen with a submission (liq1_row, unweighted_value, weighted_value), by row."""
+    ensure_table(marts)
+    rows = marts.query(
+        f"select s.liq1_row, s.unweighted_value, s.weighted_value "
+        f"from {marts.relation(LIQ1_SUBMISSIONS_TABLE)} as s "
+        f"where s.submission_id = {marts.literal(submission_id)}"
+    )
+    return sorted(rows, key=lambda row: row["liq1_row"])
 
 
 def read_submissions(marts: Marts, as_of: date | None = None, entity: str | None = None) -> list[dict]:
@@ -244,55 +293,92 @@ RESTATEMENT_COLUMNS = (
 )
 
 
-def restatements(marts: Marts, as_of: date | None = None) -> list[dict]:
-    """The figures of the latest submitted version of each (scenario, entity, date) that fct_lcr no longer
-    gives: one row per figure (RESTATEMENT_COLUMNS; `current` and `difference` null when fct_lcr has no row
-    any more, metric `row` then), ordered by date, entity, scenario and FIGURES order. Compared in the
-    database, exactly; the values come back as floats for display."""
-    relation = ensure_table(marts)
-    lcr = marts.relation("fct_lcr")
-    date_filter = f"and s.as_of_date = {marts.literal(as_of)}" if as_of is not None else ""
+def _same(current: str, submitted: str) -> str:
+    """Exactly equal, and null (no ratio: net cash outflows 0; a shaded LIQ1 cell) equals null."""
+    return f"({current} = {submitted} or ({current} is null and {submitted} is null))"
 
-    def same(figure: str) -> str:  # exact, and null (no ratio: net cash outflows 0) equals null
-        current = f"cast(lcr.{figure} as {MONEY.sql})"
-        return f"({current} = s.{figure} or ({current} is null and s.{figure} is null))"
 
-    per_figure = ",\n    ".join(
-        f"s.{figure} as submitted_{figure}, cast(lcr.{figure} as {MONEY.sql}) as current_{figure}, "
-        f"cast(lcr.{figure} as {MONEY.sql}) - s.{figure} as difference_{figure}, "
-        f"case when {same(figure)} then 0 else 1 end as changed_{figure}"
-        for figure in FIGURES
-    )
-    changed = " or ".join(f"not {same(figure)}" for figure in FIGURES)
-    sql = f"""
-select s.entity_id, s.as_of_date, s.scenario, s.version, lcr.entity_id as current_entity_id,
-    {per_figure}
-from {relation} as s
-inner join (
+def _compared(figures: tuple[str, ...], current: str) -> tuple[str, str]:
+    """(select list of submitted_/current_/difference_/changed_<figure>, condition: any figure changed) of
+    the submitted alias `s` against the current alias `current`."""
+    listed, changed = [], []
+    for figure in figures:
+        now = f"cast({current}.{figure} as {MONEY.sql})"
+        listed.append(
+            f"s.{figure} as submitted_{figure}, {now} as current_{figure}, "
+            f"{now} - s.{figure} as difference_{figure}, "
+            f"case when {_same(now, f's.{figure}')} then 0 else 1 end as changed_{figure}"
+        )
+        changed.append(f"not {_same(now, f's.{figure}')}")
+    return ",\n    ".join(listed), " or ".join(changed)
+
+
+def _latest(relation: str) -> str:
+    """The latest version of each submitted (scenario, entity, date), joined to the alias `s`."""
+    return f"""inner join (
     select latest.scenario, latest.entity_id, latest.as_of_date, max(latest.version) as version
     from {relation} as latest
     group by latest.scenario, latest.entity_id, latest.as_of_date
 ) as latest
     on s.scenario = latest.scenario and s.entity_id = latest.entity_id
-    and s.as_of_date = latest.as_of_date and s.version = latest.version
+    and s.as_of_date = latest.as_of_date and s.version = latest.version"""
+
+
+def restatements(marts: Marts, as_of: date | None = None) -> list[dict]:
+    """The figures of the latest submitted version of each (scenario, entity, date) that fct_lcr and
+    fct_liq1_entity_day no longer give: one row per figure (RESTATEMENT_COLUMNS; `current` and `difference`
+    null when fct_lcr has no row any more, metric `row` then; a LIQ1 cell as metric
+    `liq1_row_<N>_unweighted` / `liq1_row_<N>_weighted`), ordered by date, entity, scenario, then FIGURES
+    order, then LIQ1 row. Compared in the database, exactly; the values come back as floats for display."""
+    relation = ensure_table(marts)
+    lcr = marts.relation("fct_lcr")
+    date_filter = f"and s.as_of_date = {marts.literal(as_of)}" if as_of is not None else ""
+    per_figure, changed = _compared(FIGURES, "lcr")
+    sql = f"""
+select s.entity_id, s.as_of_date, s.scenario, s.version, lcr.entity_id as current_entity_id,
+    {per_figure}
+from {relation} as s
+{_latest(relation)}
 left join {lcr} as lcr
     on s.scenario = lcr.scenario and s.entity_id = lcr.entity_id and s.as_of_date = lcr.as_of_date
 where (lcr.entity_id is null or {changed}) {date_filter}"""
-    found = []
-    for row in sorted(
-        marts.query(sql), key=lambda row: (row["as_of_date"], row["entity_id"], row["scenario"])
-    ):
-        key = {column: row[column] for column in ("entity_id", "as_of_date", "scenario", "version")}
+    liq1_figures, liq1_changed = _compared(LIQ1_FIGURES, "liq1")
+    liq1_sql = f"""
+select s.entity_id, s.as_of_date, s.scenario, s.version, s.liq1_row,
+    {liq1_figures}
+from {marts.relation(LIQ1_SUBMISSIONS_TABLE)} as s
+{_latest(relation)}
+inner join {marts.relation("fct_liq1_entity_day")} as liq1
+    on s.scenario = liq1.scenario and s.entity_id = liq1.entity_id and s.as_of_date = liq1.as_of_date
+    and s.liq1_row = liq1.liq1_row
+where ({liq1_changed}) {date_filter}"""
+    key_columns = ("entity_id", "as_of_date", "scenario", "version")
+    found: dict[tuple, list[dict]] = {}
+    for row in marts.query(sql):
+        key = {column: row[column] for column in key_columns}
+        differences = found.setdefault(tuple(key.values()), [])
         if row["current_entity_id"] is None:
-            found.append({**key, "metric": "row", "submitted": None, "current": None, "difference": None})
+            differences.append(
+                {**key, "metric": "row", "submitted": None, "current": None, "difference": None}
+            )
             continue
-        for figure in FIGURES:
-            if row[f"changed_{figure}"]:
-                found.append(
-                    {
-                        **key,
-                        "metric": figure,
-                        **{part: row[f"{part}_{figure}"] for part in ("submitted", "current", "difference")},
-                    }
-                )
-    return found
+        differences += _differences(key, row, FIGURES, {figure: figure for figure in FIGURES})
+    liq1_rows = sorted(marts.query(liq1_sql), key=lambda row: row["liq1_row"])
+    for row in liq1_rows:
+        key = {column: row[column] for column in key_columns}
+        names = {figure: f"liq1_row_{row['liq1_row']}_{figure.split('_')[0]}" for figure in LIQ1_FIGURES}
+        found.setdefault(tuple(key.values()), []).extend(_differences(key, row, LIQ1_FIGURES, names))
+    ordered = sorted(found.items(), key=lambda item: (item[0][1], item[0][0], item[0][2]))
+    return [difference for _, differences in ordered for difference in differences]
+
+
+def _differences(key: dict, row: dict, figures: tuple[str, ...], names: dict[str, str]) -> list[dict]:
+    return [
+        {
+            **key,
+            "metric": names[figure],
+            **{part: row[f"{part}_{figure}"] for part in ("submitted", "current", "difference")},
+        }
+        for figure in figures
+        if row[f"changed_{figure}"]
+    ]

@@ -1,4 +1,4 @@
-"""Ingest: locate and read the bank's extract (input contract v1) and validate it.
+"""Ingest: locate and read the bank's extract (input contract, versions 1 and 2) and validate it.
 
 Reading is the edge where the bank's files meet Spark, so every problem of a file is named here
 (file, line, column) before Spark sees it, and a Spark error while reading becomes one line naming
@@ -435,6 +435,14 @@ def read_references(
 # ---------------------------------------------------------------------------------------------
 
 RAW_RECORD = "raw_record"
+# The deal columns as read: v1's, then the later versions' optional ones (null when a file leaves them out).
+DEAL_COLUMNS_AS_SENT = (*contract.DEALS.columns, *contract.DEALS.optional_columns)
+
+
+def _with_optional_columns(frame: DataFrame) -> DataFrame:
+    """The optional deal columns a file leaves out, as nulls (a v1 file has none of them)."""
+    absent = [column for column in contract.DEALS.optional_columns if column not in frame.columns]
+    return frame.withColumns({column: F.lit(None).cast("string") for column in absent})
 
 
 def read_deals(spark: SparkSession, source: InputFile, header: list[str]) -> DataFrame:
@@ -467,11 +475,10 @@ def read_deals(spark: SparkSession, source: InputFile, header: list[str]) -> Dat
                 encoding="UTF-8",
             )
             last = header[-1]
-            frame = frame.withColumn(last, F.rtrim(F.col(last), F.lit("\r"))).select(
-                *contract.DEALS.columns, RAW_RECORD
-            )
+            frame = frame.withColumn(last, F.rtrim(F.col(last), F.lit("\r")))
+            frame = _with_optional_columns(frame).select(*DEAL_COLUMNS_AS_SENT, RAW_RECORD)
         else:
-            frame = spark.read.parquet(*files).select(*contract.DEALS.columns)
+            frame = _with_optional_columns(spark.read.parquet(*files)).select(*DEAL_COLUMNS_AS_SENT)
             frame = frame.withColumn(RAW_RECORD, F.lit(None).cast("string"))
         return frame.withColumn("source_file", F.col("_metadata.file_name"))
 
@@ -520,13 +527,22 @@ def _empty(column: str) -> Column:
     return F.coalesce(F.trim(F.col(column).cast("string")), F.lit("")) == ""
 
 
+def _version() -> Column:
+    """The row's contract version: a blank cell (or a file without the column) is version 1."""
+    return F.coalesce(F.col(contract.CONTRACT_VERSION), F.lit(contract.CONTRACT_VERSIONS[0]))
+
+
 def validate_deals(raw: DataFrame) -> DataFrame:
     """Type the contract columns and attach `reject_reason` (null when valid).
 
     The values as sent stay available as `_raw_<column>` so that `reject_detail` and the raw
     record of a rejected row can be built at the end, for rejected rows only. Checks that need
-    reference data (unknown entity, counterparty, currency) are added by enrich.
+    reference data (unknown entity, counterparty, currency) are added by enrich. A valid
+    `derivative_net` row (contract v2) leaves as the product of its direction with the absolute amount
+    (contract.NET_DERIVATIVE_AS); its record as sent is kept in `_ingest_raw`.
     """
+    net = F.col("product_type") == F.lit(contract.NET_DERIVATIVE)
+    raw = _with_optional_columns(raw)
     typed = raw.select(
         _as_string(raw, "deal_id").alias("deal_id"),
         _as_date(raw, "as_of_date").alias("as_of_date"),
@@ -539,13 +555,16 @@ def validate_deals(raw: DataFrame) -> DataFrame:
         F.nullif(_as_string(raw, "hqla_class"), F.lit("")).alias("hqla_class"),
         *[_as_flag(raw, column).alias(column) for column in contract.FLAG_COLUMNS],
         _as_money(raw, "collateral_market_value").alias("collateral_market_value"),
+        # null when blank, so a v1 row's record (raw_record of a later reject) stays as v1 wrote it
+        F.nullif(_as_string(raw, contract.CONTRACT_VERSION), F.lit("")).alias(contract.CONTRACT_VERSION),
         F.col("source_file"),
         F.col(RAW_RECORD),
-        *[F.col(column).alias(RAW_PREFIX + column) for column in contract.DEALS.columns],
+        *[F.col(column).alias(RAW_PREFIX + column) for column in DEAL_COLUMNS_AS_SENT],
     )
     checks: list[tuple[str, Column]] = [
         ("malformed_row", F.col(RAW_RECORD).isNotNull()),
         ("missing_field", _empty("deal_id") | _empty("entity_id") | _empty("counterparty_id")),
+        ("unknown_contract_version", ~_version().isin(*contract.CONTRACT_VERSIONS)),
         (
             "bad_date",
             F.col("as_of_date").isNull()
@@ -553,11 +572,16 @@ def validate_deals(raw: DataFrame) -> DataFrame:
         ),
         ("unknown_product_type", ~F.coalesce(F.col("product_type"), F.lit("")).isin(*contract.PRODUCT_TYPES)),
         (
+            "product_not_in_version",
+            F.col("product_type").isin(*contract.V2_PRODUCT_TYPES)
+            & (_version() == contract.CONTRACT_VERSIONS[0]),
+        ),
+        (
             "bad_amount",
             F.col("amount").isNull()
             | (F.col("collateral_market_value").isNull() & ~_empty(RAW_PREFIX + "collateral_market_value")),
         ),
-        ("negative_amount", (F.col("amount") < 0) | (F.col("collateral_market_value") < 0)),
+        ("negative_amount", ((F.col("amount") < 0) & ~net) | (F.col("collateral_market_value") < 0)),
         ("maturity_before_as_of", F.col("maturity_date") < F.col("as_of_date")),
         (
             "missing_hqla_class",
@@ -575,7 +599,24 @@ def validate_deals(raw: DataFrame) -> DataFrame:
         ),
     ]
     return (
-        add_reject_checks(typed, checks).transform(_keep_ingest_rejects).transform(reject_duplicate_deal_ids)
+        add_reject_checks(typed, checks)
+        .transform(_keep_ingest_rejects)
+        .transform(reject_duplicate_deal_ids)
+        .transform(_net_derivatives_by_direction)
+    )
+
+
+def _net_derivatives_by_direction(deals: DataFrame) -> DataFrame:
+    """A valid derivative_net row as derivative_payable (amount < 0) or derivative_receivable, amount >= 0."""
+    net = (F.col("product_type") == F.lit(contract.NET_DERIVATIVE)) & F.col("reject_reason").isNull()
+    direction = F.when(F.col("amount") < 0, F.lit(contract.NET_DERIVATIVE_AS["outflow"])).otherwise(
+        F.lit(contract.NET_DERIVATIVE_AS["inflow"])
+    )
+    return deals.withColumns(
+        {
+            "product_type": F.when(net, direction).otherwise(F.col("product_type")),
+            "amount": F.when(net, F.abs(F.col("amount"))).otherwise(F.col("amount")),
+        }
     )
 
 
@@ -660,7 +701,17 @@ def _ingest_details() -> dict[str, Column]:
         "bad_date": F.when(
             F.col("as_of_date").isNull(), F.concat(F.lit("as_of_date: "), _quoted_raw("as_of_date"))
         ).otherwise(F.concat(F.lit("maturity_date: "), _quoted_raw("maturity_date"))),
+        "unknown_contract_version": F.concat(
+            F.lit("contract_version: "),
+            _quoted_raw(contract.CONTRACT_VERSION),
+            F.lit(f" (this regcalc reads versions {', '.join(contract.CONTRACT_VERSIONS)}; blank is 1)"),
+        ),
         "unknown_product_type": F.concat(F.lit("product_type: "), _quoted_raw("product_type")),
+        "product_not_in_version": F.concat(
+            F.lit("product_type: "),
+            _quoted_raw("product_type"),
+            F.lit(" needs contract_version 2; this row is version 1"),
+        ),
         "bad_amount": F.when(
             F.col("amount").isNull(), F.concat(F.lit("amount: "), _quoted_raw("amount"))
         ).otherwise(F.concat(F.lit("collateral_market_value: "), _quoted_raw("collateral_market_value"))),
@@ -693,14 +744,16 @@ def _keep_ingest_rejects(frame: DataFrame) -> DataFrame:
     rejected = F.col("reject_reason").isNotNull()
     raw_json = F.coalesce(
         F.col(RAW_RECORD),
-        F.to_json(F.struct(*[F.col(RAW_PREFIX + c).cast("string").alias(c) for c in contract.DEALS.columns])),
+        F.to_json(F.struct(*[F.col(RAW_PREFIX + c).cast("string").alias(c) for c in DEAL_COLUMNS_AS_SENT])),
     )
+    # A derivative_net row changes product and sign below: keep what was sent for a later reject.
+    sent_differently = F.col("product_type") == F.lit(contract.NET_DERIVATIVE)
     return frame.withColumns(
         {
             "_ingest_detail": F.when(rejected, _detail(_ingest_details())),
-            "_ingest_raw": F.when(rejected, raw_json),
+            "_ingest_raw": F.when(rejected | sent_differently, raw_json),
         }
-    ).drop(*[RAW_PREFIX + column for column in contract.DEALS.columns], RAW_RECORD)
+    ).drop(*[RAW_PREFIX + column for column in DEAL_COLUMNS_AS_SENT], RAW_RECORD)
 
 
 def reject_detail() -> Column:
@@ -736,5 +789,5 @@ def raw_record() -> Column:
 
     Rows rejected after ingest had valid values, so their typed values stand for what was sent.
     """
-    typed = F.to_json(F.struct(*[F.col(c).cast("string").alias(c) for c in contract.DEALS.columns]))
+    typed = F.to_json(F.struct(*[F.col(c).cast("string").alias(c) for c in DEAL_COLUMNS_AS_SENT]))
     return F.coalesce(F.col("_ingest_raw"), typed)

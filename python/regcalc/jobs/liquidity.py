@@ -67,7 +67,7 @@ def classification_table(spark: SparkSession, params: Parameters) -> DataFrame:
     built from one `range` (no Python-side rows) so building it costs a fraction of a second.
     """
     dimensions = (
-        ("product_type", contract.PRODUCT_TYPES),
+        ("product_type", contract.CLASSIFIED_PRODUCT_TYPES),
         ("counterparty_type", contract.COUNTERPARTY_TYPES),
         ("hqla_class", (*contract.HQLA_CLASSES, None)),
         ("maturity_bucket", MATURITY_BUCKETS),
