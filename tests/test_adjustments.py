@@ -37,6 +37,7 @@ from regcalc.impact import IMPACT_METRICS, RULE_STATUS_COLUMNS, rules_impact
 from regcalc.marts import Marts
 from regcalc.pipeline import run_jobs
 from regcalc.settings import PROJECT_DIR, Settings
+from regcalc.warehouse import load_lake
 
 pytestmark = pytest.mark.e2e
 
@@ -460,6 +461,7 @@ def lake(spark, tmp_path_factory, monkeypatch_module):
     for name, default in (("REGCALC_LAKE", ""), ("REGCALC_SCHEMA", SCHEMA), ("REGCALC_TARGET", "local")):
         monkeypatch_module.setenv(name, os.environ.get(name) or default)
     run_jobs(spark, str(work / "lake"), work / "input")
+    load_lake(spark, Settings.from_env(lake=str(work / "lake")), schema=LAKE_SCHEMA)
     return work
 
 
