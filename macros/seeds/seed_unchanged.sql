@@ -46,8 +46,16 @@
   {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
 
-{# The fingerprint a seed table records (see the seed materialization above), none when it has none. #}
+{#
+  The fingerprint a seed table records (see the seed materialization above), none when it has none: from
+  the relation cache when dbt listed the schema with `show table extended` (its "Table Properties"),
+  else by asking the table.
+#}
 {% macro seed_fingerprint(relation) %}
+  {%- set cached = modules.re.search('regcalc_seed_fingerprint=([0-9a-f]+)', relation.information or '') -%}
+  {%- if cached -%}
+    {{ return(cached.group(1)) }}
+  {%- endif -%}
   {%- for row in run_query("show tblproperties " ~ relation).rows if row[0] == 'regcalc_seed_fingerprint' -%}
     {{ return(row[1]) }}
   {%- endfor -%}
