@@ -92,10 +92,10 @@ lint: setup ## ruff on the Python code, sqlfluff (dbt templater, .sqlfluff) on t
 	$(BIN)/ruff format --check python tests orchestration
 	REGCALC_HOME=$(CURDIR)/.regcalc/lint $(BIN)/sqlfluff lint models tests/dbt analyses
 
-bench: setup ## benchmark on BENCH_DEALS deals (1M; 10M: BENCH_DEALS=10000000; issue 10's bank: BENCH_ENTITIES=5 BENCH_DATES=2 BENCH_SEED=7)
+bench: setup ## issue 11's ratios on BENCH_DEALS deals (1M; 10M: BENCH_DEALS=10000000): jobs vs plain PySpark, dbt vs jobs, fixed cost, run vs DuckDB, memory
 	$(BIN)/python -m regcalc.bench --deals $(BENCH_DEALS) --entities $(BENCH_ENTITIES) --dates $(BENCH_DATES) --seed $(BENCH_SEED)
 
-bench-recalc: setup ## incremental recalc vs full rebuild: 30 dates of history, one rule changed on one date
+bench-recalc: setup ## recalc with its data tests as a fraction of a full build (target <= 10%): 30 dates, one rule on one date
 	$(BIN)/python -m regcalc.bench --recalc --deals $(RECALC_BENCH_DEALS) --dates 30
 
 bench-warehouse: setup postgres ## dbt build on local Spark vs on PostgreSQL (load included), same SAMPLE_DEALS lake

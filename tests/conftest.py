@@ -163,11 +163,18 @@ def small_bank_marts(small_bank_lake) -> LocalRun:
     """The dbt build of `regcalc run --target local` (shipped rules, every scenario) on the baseline lake,
     into schema small_bank of this session's warehouse."""
     from regcalc.dbt import invoke_dbt
+    from regcalc.warehouse import load_lake
 
     settings = small_bank_lake.settings
     with pytest.MonkeyPatch.context() as env:
         use_settings(env, settings)
         # Its own lake schema: other tests point regcalc_lake's tables at their lakes.
+        load_lake(
+            None,
+            settings,
+            schema=f"{SMALL_BANK_SCHEMA}_lake",
+            dbt_vars={"regcalc_run_id": small_bank_lake.run_id},
+        )
         invoke_dbt(
             ["build", "--full-refresh"],
             settings,

@@ -38,6 +38,7 @@ from regcalc.marts import Marts
 from regcalc.pipeline import run_jobs
 from regcalc.rules import approval_status, read_rule_csv
 from regcalc.settings import PROJECT_DIR, Settings
+from regcalc.warehouse import load_lake
 
 pytestmark = pytest.mark.e2e
 
@@ -461,6 +462,7 @@ def lake(spark, tmp_path_factory, monkeypatch_module):
     for name, default in (("REGCALC_LAKE", ""), ("REGCALC_SCHEMA", SCHEMA), ("REGCALC_TARGET", "local")):
         monkeypatch_module.setenv(name, os.environ.get(name) or default)
     run_jobs(spark, str(work / "lake"), work / "input")
+    load_lake(spark, Settings.from_env(lake=str(work / "lake")), schema=LAKE_SCHEMA)
     return work
 
 

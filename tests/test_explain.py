@@ -32,6 +32,7 @@ from regcalc.marts import LCR_COLUMNS, Marts, read_lcr
 from regcalc.pipeline import run_jobs
 from regcalc.redshift_check import PLACEHOLDER_ENV, sql_problems
 from regcalc.settings import RegcalcError
+from regcalc.warehouse import load_lake
 from test_adjustments import project_with_rules, rule
 
 pytestmark = pytest.mark.e2e
@@ -142,7 +143,7 @@ def built(request, spark, tmp_path_factory, monkeypatch_module):
     settings = Settings.from_env(lake=str(work / "lake"), target=target)
     run_jobs(spark, settings.lake, work / "input")
     project = project_with_rules(work / "project", RULES, CONDITIONS, ACTIONS)
-    # (a warehouse target needs the lake loaded into LAKE_SCHEMA first: see conftest.MART_TARGETS)
+    load_lake(spark, settings, schema=LAKE_SCHEMA, project_dir=project)
     invoke_dbt(["build"], settings, extra_vars={"lake_schema": LAKE_SCHEMA}, project_dir=project)
     documents = {
         ("E1", "base", "lcr"): explain_json(target, "E1"),

@@ -36,6 +36,7 @@ from regcalc.recalc import lake_runs, plan_recalc, save_state
 from regcalc.s3a import JARS_ENV, hadoop_version
 from regcalc.settings import ENVIRONMENT, PROFILES_DIR, PROJECT_DIR, Settings
 from regcalc.spectrum import lake_datasets, register_spectrum, spectrum_statements
+from regcalc.warehouse import load_lake
 from test_lake import amounts, copy_case
 
 LAKE_DATASETS = (DEAL_DATASET, *(dataset.name for dataset in contract.REFERENCE_DATASETS))
@@ -86,6 +87,7 @@ def built(spark, bank, monkeypatch_module):
     run` records it. The regulation's numbers only (no adjustment rules): the oracle has none."""
     monkeypatch_module.setenv("REGCALC_SCHEMA", SCHEMA)
     settings = Settings.from_env(lake=bank["uri"], target="local")
+    load_lake(spark, settings, schema=LAKE_SCHEMA, dbt_vars={"apply_adjustments": False})
     invoke_dbt(["build"], settings, {"apply_adjustments": False, "lake_schema": LAKE_SCHEMA})
     save_state(settings, PROJECT_DIR, lake_runs(settings.lake, spark))
     return settings

@@ -26,6 +26,7 @@ from regcalc.cli import main
 from regcalc.dbt import DbtError, copy_project, invoke_dbt
 from regcalc.pipeline import run_jobs
 from regcalc.settings import Settings
+from regcalc.warehouse import load_lake
 
 CASE_DIR = Path(__file__).parent / "cases" / "liq1_quarter"
 SEEDS_DIR = Path(__file__).parent.parent / "seeds"
@@ -87,6 +88,9 @@ def case_build(spark, tmp_path_factory, monkeypatch_module):
     lake = str(work / "lake")
     local = Settings.from_env(lake=lake, target="local")
     run_jobs(spark, lake, CASE_DIR, max_reject_rate=0.0)
+    load_lake(
+        spark, local, schema=EXTRA["lake_schema"], dbt_vars={"apply_adjustments": False}, project_dir=project
+    )
     invoke_dbt(["build"], local, {**EXTRA, "apply_adjustments": False}, project_dir=project)
     return {"project": project, "lake": lake, "local": local}
 
@@ -381,8 +385,6 @@ def test_small_bank_liq1_recomputed_from_deals_and_daily_rows(spark, small_bank_
 
 @pytest.mark.postgres
 def test_hand_case_on_postgres_matches_the_hand_computation(spark, case_build, postgres, capsys):
-    from regcalc.warehouse import load_lake
-
     warehouse = dataclasses.replace(case_build["local"], target="postgres")
     load_lake(spark, warehouse, schema=EXTRA["lake_schema"])
     invoke_dbt(["build"], warehouse, {**EXTRA, "apply_adjustments": False}, project_dir=case_build["project"])

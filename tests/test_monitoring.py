@@ -24,6 +24,7 @@ from regcalc.monitoring import NodeRun, format_run_summary, read_run_log, run_su
 from regcalc.pipeline import run_jobs
 from regcalc.progress import Progress
 from regcalc.settings import PROJECT_DIR, Settings
+from regcalc.warehouse import load_lake
 
 SCHEMA = "monitoring"
 BROKEN_SCHEMA = "monitoring_broken"
@@ -51,6 +52,7 @@ def built(spark, tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("REGCALC_SCHEMA", SCHEMA)
     settings = Settings.from_env(lake=str(work / "lake"))
     report = run_jobs(spark, settings.lake, work / "input", max_reject_rate=1.0)
+    load_lake(spark, settings, schema=LAKE_SCHEMA, dbt_vars={"regcalc_run_id": RUN_ID})
     stream = io.StringIO()
     result = invoke_dbt(
         ["build"],
@@ -248,7 +250,7 @@ def test_keys_preserved_fails_naming_the_model_that_lost_or_gained_keys(spark, b
         invoke_dbt(
             ["test", "--select", "test_name:keys_preserved"],
             settings,
-            {"regcalc_run_id": BROKEN_RUN_ID, "lake_schema": LAKE_SCHEMA, "register_lake_sources": False},
+            {"regcalc_run_id": BROKEN_RUN_ID, "lake_schema": LAKE_SCHEMA},
             project_dir=project,
         )
     failed = re.findall(r"(test\.regcalc\.keys_preserved_\S+): fail", str(raised.value))

@@ -29,6 +29,7 @@ from regcalc.lake import Lake
 from regcalc.marts import LCR_COLUMNS
 from regcalc.pipeline import DEAL_DATASET, run_jobs
 from regcalc.settings import Settings
+from regcalc.warehouse import load_lake
 
 CASES_DIR = Path(__file__).parent / "cases"
 HAND_CASES = sorted(path.name for path in CASES_DIR.iterdir() if (path / "expected_lcr.csv").exists())
@@ -117,6 +118,7 @@ def pipeline(spark, tmp_path_factory, monkeypatch_module):
     # The regulation's numbers: without the shipped example adjustment rules (tests/test_adjustments.py
     # covers those), so only the base scenario exists. Built on every target regcalc lcr is tested on.
     for target in MART_TARGETS:
+        load_lake(spark, dataclasses.replace(settings, target=target), dbt_vars={"apply_adjustments": False})
         invoke_dbt(["build"], dataclasses.replace(settings, target=target), {"apply_adjustments": False})
     lcr = {
         (row["entity_id"], row["as_of_date"]): row.asDict()

@@ -128,6 +128,7 @@ def built(spark, postgres, tmp_path_factory, monkeypatch_module):
 
     # The Spark build is the reference here: its data tests run in the other modules, not again.
     started = time.monotonic()
+    load_lake(spark, local, schema=LAKE_SCHEMA, project_dir=project)
     invoke_dbt(["build", "--exclude-resource-type", "test", "unit_test"], local, EXTRA, project_dir=project)
     spark_seconds = time.monotonic() - started
 

@@ -150,7 +150,7 @@ def test_rule_value_changed_on_one_date(tmp_path):
     assert plan.models == ["adjustment_actions", "dim_adjustment", *DOWNSTREAM_OF_DEAL_POINT]
     assert plan.command() == (
         "dbt build --select adjustment_actions dim_adjustment " + " ".join(DOWNSTREAM_OF_DEAL_POINT)
-        + ' --vars \'{"recalc_dates": ["2026-09-30"], "register_lake_sources": false}\''
+        + ' --vars \'{"recalc_dates": ["2026-09-30"]}\''
     )  # fmt: skip
     plan.skip_tests = True
     assert plan.dbt_args()[-3:] == ["--exclude-resource-type", "test", "unit_test"]
@@ -193,9 +193,7 @@ def test_new_approved_rule_changes_the_point_columns_so_the_selection_is_rebuilt
         "adjustment_actions", "adjustment_conditions", "adjustment_rules", "dim_adjustment",
         *DOWNSTREAM_OF_DEAL_POINT,
     ]  # fmt: skip
-    assert plan.command().endswith(
-        "fct_lcr_entity_day --full-refresh --vars '{\"register_lake_sources\": false}'"
-    )
+    assert plan.command().endswith("fct_lcr_entity_day --full-refresh")
 
 
 def test_unapproved_rule_edit_rebuilds_only_the_rule_tables(tmp_path):
@@ -210,7 +208,8 @@ def test_unapproved_rule_edit_rebuilds_only_the_rule_tables(tmp_path):
         "fct_adjustment_audit",
         "rpt_adjustment_rule_status",
     ]
-    assert plan.dbt_vars() == {"recalc_dates": [], "register_lake_sources": False}  # the lake is as built
+    assert plan.dbt_vars() == {"recalc_dates": []}
+    assert plan.lake_unchanged  # the lake is as built: not registered again
 
 
 def test_new_lake_date_rebuilds_everything_downstream_of_the_lake_on_that_date(tmp_path):

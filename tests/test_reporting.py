@@ -32,6 +32,7 @@ from regcalc.report import TITLES
 from regcalc.rules import set_rule_cells
 from regcalc.settings import Settings
 from regcalc.submission import read_liq1_submissions, read_submissions, restatements
+from regcalc.warehouse import load_lake
 from settings_env import use_settings
 
 CASE = Path(__file__).parent / "cases" / "reporting"
@@ -92,11 +93,7 @@ def _project(folder: Path) -> Path:
     return project
 
 
-def _build(spark, settings: Settings, project: Path, full_refresh: bool, tests: bool) -> None:
-    if settings.target == "postgres":
-        from regcalc.warehouse import load_lake
-
-        load_lake(spark, settings, schema=LAKE_SCHEMA)
+def _build(settings: Settings, project: Path, full_refresh: bool, tests: bool) -> None:
     command = ["build", *SELECT, "--indirect-selection", "cautious"]  # tests of the selection only
     if full_refresh:
         command.append("--full-refresh")
@@ -128,7 +125,8 @@ def story(request, spark, tmp_path_factory, monkeypatch_module):
     settings = dataclasses.replace(Settings.from_env(lake=lake, target=target), schema=SCHEMA)
     use_settings(monkeypatch_module, settings)
     project = _project(work / "project")
-    _build(spark, settings, project, full_refresh=True, tests=True)
+    load_lake(spark, settings, schema=LAKE_SCHEMA, project_dir=project)  # once per lake, as regcalc run does
+    _build(settings, project, full_refresh=True, tests=True)
     seen: dict = {"settings": settings, "project": project}
     with Marts(settings) as marts:
         seen["currency"] = read_currency_lcr(marts, significant_only=False)
@@ -151,7 +149,7 @@ def story(request, spark, tmp_path_factory, monkeypatch_module):
 
     # The rule is backdated: 2026-09-30 changes. A full refresh rebuilds every model from scratch.
     set_rule_cells(project / "seeds" / "adjustments", "ADJ-R01", effective_from=D1.isoformat())
-    _build(spark, settings, project, full_refresh=True, tests=False)
+    _build(settings, project, full_refresh=True, tests=False)
     with Marts(settings) as marts:
         seen["submitted_after"] = read_submissions(marts)
         seen["liq1_submitted_after"] = _frozen_liq1(marts, seen["submitted_after"])

@@ -53,17 +53,8 @@ def seeded(spark, tmp_path_factory):
     ]  # fmt: skip
     with pytest.MonkeyPatch.context() as env:
         env.setenv("REGCALC_SCHEMA", SCHEMA)
-        # The on-run-start hook register_lake_sources() creates a view over every lake source and
-        # fails while the lake is unwritten: give it a throwaway lake of empty datasets, in its own
-        # schema so the session's real lake views are untouched.
-        env.setenv("REGCALC_LAKE", str(out / "lake"))
-        env.setenv("REGCALC_LAKE_SCHEMA", f"{SCHEMA}_lake")
         parsed = dbtRunner().invoke(["parse", *common])
         assert parsed.success, parsed.exception
-        for source in parsed.result.sources.values():
-            if source.source_name == "lake":
-                spark.range(0).write.parquet(str(out / "lake" / source.name))
-
         runner = dbtRunner(manifest=parsed.result, callbacks=[count_inserts])
         result = runner.invoke(["seed", "--select", "tag:test_fixture", "--full-refresh", *common])
     assert result.success, result.exception or [r.message for r in result.result]
@@ -137,3 +128,34 @@ def test_dbt_null_markers_are_null(spark, seeded):
     }
     assert loaded == expected
     assert {loaded[i] for i in (7, 8, 9, 10)} == {"None", "none", "NA", "n/a"}
+
+
+def test_an_unchanged_seed_is_not_loaded_again_and_a_changed_one_is(spark, seeded, tmp_path):
+    """macros/seeds/seed_unchanged.sql: a seed table that holds its CSV is kept, even with --full-refresh;
+    an edited CSV is loaded again."""
+    from dbt.cli.main import dbtRunner
+
+    from regcalc.dbt import copy_project
+
+    project = copy_project(tmp_path / "project")
+    common = [
+        "--target", "local", "--vars", "{regcalc_test_fixtures: true}",
+        "--project-dir", str(project), "--profiles-dir", str(PROJECT_DIR / "profiles"),
+        "--select", "fixture_seed_hostile", "fixture_seed_null_markers", "--full-refresh",
+    ]  # fmt: skip
+
+    def seed() -> dict[str, str]:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("REGCALC_SCHEMA", SCHEMA)
+            result = dbtRunner().invoke(["seed", *common])
+        assert result.success, result.exception
+        seeds = [r for r in result.result if r.node.resource_type == "seed"]  # not the hooks
+        return {r.node.name: r.adapter_response["code"] for r in seeds}
+
+    assert seed() == {"fixture_seed_hostile": "UNCHANGED", "fixture_seed_null_markers": "UNCHANGED"}
+    markers = project / "seeds" / "tests" / "fixture_seed_null_markers.csv"
+    markers.write_text(markers.read_text(encoding="utf-8") + "99,changed\n", encoding="utf-8")
+    assert seed() == {"fixture_seed_hostile": "UNCHANGED", "fixture_seed_null_markers": "CREATE"}
+    loaded = dict(spark.table(f"{SCHEMA}.fixture_seed_null_markers").collect())
+    assert loaded[99] == "changed"
+    assert loaded[12] == "0" and len(loaded) == 13

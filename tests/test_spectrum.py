@@ -261,3 +261,19 @@ def test_connection_settings_from_the_environment():
         "to register the lake in Redshift Spectrum, set REGCALC_REDSHIFT_CLUSTER_ID or "
         "REGCALC_REDSHIFT_WORKGROUP, REGCALC_SPECTRUM_IAM_ROLE"
     )
+
+
+def test_the_external_block_of_the_project_declares_each_folder_and_the_lake_partitioning(tmp_path):
+    datasets = {dataset.name: dataset.folder for dataset in lake_datasets()}
+    assert datasets == {name: name for name in ("deal_liquidity", "entities", "counterparties", "fx_rates")}
+    moved = yaml.safe_load(yaml.safe_dump(SOURCES))
+    moved["sources"][1]["tables"][0]["external"] = {"location": "reference/entities", "partitions": []}
+    path = tmp_path / "_sources.yml"
+    path.write_text(yaml.safe_dump(moved))
+    assert lake_datasets(path)[0].folder == "reference/entities"
+    moved["sources"][1]["tables"][0]["external"]["partitions"] = [{"name": "run_id", "data_type": "string"}]
+    path.write_text(yaml.safe_dump(moved))
+    with pytest.raises(
+        AwsError, match=r"entities: external.partitions \['run_id'\] is not the lake's layout"
+    ):
+        lake_datasets(path)

@@ -16,6 +16,7 @@ import pytest
 from regcalc.dbt import invoke_dbt
 from regcalc.pipeline import run_jobs
 from regcalc.settings import Settings
+from regcalc.warehouse import load_lake
 
 SCHEMA = "star_test"
 OPEN_END = dt.date(9999, 12, 31)
@@ -54,6 +55,7 @@ def star(spark, tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("REGCALC_SCHEMA", SCHEMA)
     settings = Settings.from_env(lake=str(work / "lake"))
     run_jobs(spark, settings.lake, work / "input", max_reject_rate=1.0)
+    load_lake(spark, settings)
     invoke_dbt(["build"], settings)
     return {"input": work / "input", "settings": settings}
 

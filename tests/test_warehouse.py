@@ -150,14 +150,6 @@ def test_redshift_reads_the_lake_from_s3_only(monkeypatch):
         load_lake(None, Settings.from_env(lake=LAKE, target="redshift"))
 
 
-def test_spark_targets_are_registered_by_the_build_itself():
-    report = load_lake(None, Settings.from_env(lake="/tmp/lake", target="local"), registered_by_build=True)
-    assert report.lines() == [
-        "lake -> target local: external parquet tables over the lake (dbt macro register_lake_sources), "
-        "registered as the build starts"
-    ]
-
-
 def test_an_unreachable_postgres_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("REGCALC_POSTGRES_HOST", "127.0.0.1")
     monkeypatch.setenv("REGCALC_POSTGRES_PORT", "1")  # nothing listens on port 1

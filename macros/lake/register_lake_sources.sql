@@ -1,11 +1,12 @@
 {#
-  Expose the lake datasets (source 'lake') as tables in var('lake_schema').
-  The column list and types come from the source YAML (`data_type`), the one definition the Spark
-  jobs' output is tested against, so the tables exist even before the jobs first ran.
+  Expose the lake datasets (source 'lake') as tables in var('lake_schema'), from the sources YAML: the
+  column list and types (`data_type`, the one definition the Spark jobs' output is tested against) and
+  each table's `external:` block (location under the lake URI, file_format, partitions), the
+  convention of dbt-external-tables. Not a hook: `regcalc run` and `regcalc recalc` run it once, as
+  `dbt run-operation register_lake_sources`, before their build (python/regcalc/warehouse.py load_lake),
+  so the builds and tests that follow on the same lake do not pay for it again.
 #}
 {% macro register_lake_sources() %}
-  {# false: keep the tables as the last run left them (e.g. a follow-up build on the same lake) #}
-  {% if not var('register_lake_sources', true) %}{{ return('') }}{% endif %}
   {{ return(adapter.dispatch('register_lake_sources', 'regcalc')()) }}
 {% endmacro %}
 
@@ -16,10 +17,11 @@
 {#
   Spark: the lake's commit log as table `lake_commits` (JSON records under <lake>/_commits, one row per
   dataset and published version of an as-of date: python/regcalc/lake.py), then an external parquet
-  table per dataset, partitioned by as_of_date, with one partition per date at the folder of its
-  current version (the date's highest-numbered commit). Re-created every run (dropping an external
-  table keeps its files) so that a new version or a changed lake URI is followed; a lake not yet written
-  gives empty tables. The null partition holds the rejects whose as_of_date could not be read.
+  table per dataset, partitioned as its `external.partitions` say (as_of_date: the lake's layout), with
+  one partition per date at the folder of its current version (the date's highest-numbered commit).
+  Re-created at each registration (dropping an external table keeps its files) so that a new version or
+  a changed lake URI is followed; a lake not yet written gives empty tables. The null partition holds
+  the rejects whose as_of_date could not be read.
 #}
 {% macro spark__register_lake_sources() %}
   {% if execute %}
@@ -40,14 +42,16 @@
     ) %}
     {% for source_node in lake_source_nodes() %}
       {% set table = lake_schema ~ '.' ~ source_node.name %}
+      {% set external = source_node.external %}
+      {% set partitioned_by = external.partitions | map(attribute='name') | join(', ') %}
       {% set columns = [] %}
       {% for column in source_node.columns.values() %}
         {% do columns.append(column.name ~ ' ' ~ column.data_type) %}
       {% endfor %}
       {% do run_query('drop table if exists ' ~ table) %}
       {% do run_query(
-        'create table ' ~ table ~ ' (' ~ columns | join(', ') ~ ') using parquet'
-        ~ ' partitioned by (as_of_date) location \'' ~ lake_uri() ~ '/' ~ source_node.name ~ '\''
+        'create table ' ~ table ~ ' (' ~ columns | join(', ') ~ ') using ' ~ external.file_format
+        ~ ' partitioned by (' ~ partitioned_by ~ ') location \'' ~ lake_uri() ~ '/' ~ external.location ~ '\''
       ) %}
       {% set partitions = [] %}
       {% for row in current.rows if row['dataset'] == source_node.name %}
@@ -65,8 +69,9 @@
 
 {#
   Redshift reads the lake through Spectrum external tables in var('lake_schema'). They are declared
-  outside dbt by `regcalc register-spectrum` (python/regcalc/spectrum.py, from the same sources YAML),
-  which reads the lake's commit records on S3 and runs DDL that cannot run in dbt's transaction.
+  outside dbt by `regcalc register-spectrum` / `regcalc load-lake` (python/regcalc/spectrum.py, from the
+  same sources YAML and its `external:` blocks), which read the lake's commit records on S3 and run DDL
+  that cannot run in dbt's transaction; PostgreSQL tables are loaded by python/regcalc/warehouse.py.
 #}
 {% macro default__register_lake_sources() %}
   {{ return('') }}

@@ -36,8 +36,9 @@ def _sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def duckdb_lcr_sql(input_dir: Path, params: Parameters) -> str:
-    """The whole LCR (classification, haircuts, unwind, caps, inflow cap) as one DuckDB query."""
+def _duckdb_deal_ctes(input_dir: Path, params: Parameters) -> str:
+    """The deal-level work as DuckDB CTEs ending in `unwound`: one row per deal with its reference
+    joins, FX, maturity bucket, first-match category, weight and unwind."""
     rule_cases = []
     for rule in params.rules:
         tests = []
@@ -60,8 +61,6 @@ def duckdb_lcr_sql(input_dir: Path, params: Parameters) -> str:
     deals_source = (
         f"read_parquet('{deals}/*.parquet')" if any(deals.glob("*.parquet")) else f"read_csv('{deals}/*.csv')"
     )
-    caps = params.caps
-    c15, c40 = caps["L2B_CAP"], caps["L2_CAP"]
     return f"""
 with deals as (select * from {deals_source}),
 entities as (select * from read_csv('{input_dir}/entities.csv')),
@@ -85,7 +84,8 @@ classified as (
     select enriched.*, case {" ".join(rule_cases)} end as category_code from enriched
 ),
 weighted as (
-    select k.entity_id, k.as_of_date, cat.section, cat.level,
+    select k.deal_id, k.entity_id, k.as_of_date, k.currency, k.reporting_currency, k.category_code,
+        cat.section, cat.level,
         k.amount * k.fx_rate * cat.weight as weighted,
         case when k.product_type in ('repo', 'reverse_repo') and k.maturity_bucket <> 'beyond_30d'
              and col.level is not null then true else false end as unwinds,
@@ -111,7 +111,23 @@ unwound as (
              when product_type = 'repo' then collateral_value
              when is_encumbered then 0 else -collateral_value end as u2b
     from weighted
-),
+)"""
+
+
+def duckdb_deal_sql(input_dir: Path, params: Parameters, out: Path) -> str:
+    """The deal-level work (as the jobs stage does it, without validation) in one DuckDB statement
+    writing parquet partitioned by as_of_date, like the lake."""
+    return (
+        f"copy ({_duckdb_deal_ctes(input_dir, params)} select * from unwound) to {_sql_literal(str(out))} "
+        "(format parquet, partition_by (as_of_date), overwrite_or_ignore)"
+    )
+
+
+def duckdb_lcr_sql(input_dir: Path, params: Parameters) -> str:
+    """The whole LCR (classification, haircuts, unwind, caps, inflow cap) as one DuckDB query."""
+    caps = params.caps
+    c15, c40 = caps["L2B_CAP"], caps["L2_CAP"]
+    return f"""{_duckdb_deal_ctes(input_dir, params)},
 components as (
     select entity_id, as_of_date,
         sum(case when section = 'hqla' and level = 'L1' then weighted else 0 end) as l1,
@@ -162,6 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "bench-out", help="work folder")
     parser.add_argument("--keep-input", action="store_true", help="reuse a generated input of the same size")
     parser.add_argument(
+        "--fixed-cost-deals",
+        type=int,
+        default=2000,
+        help="also time the same dbt build on a bank of this many deals (default 2000; 0: skip)",
+    )
+    parser.add_argument(
         "--recalc", action="store_true", help="time an incremental recalculation against a full rebuild"
     )
     parser.add_argument(
@@ -178,11 +200,14 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["REGCALC_HOME"] = str(work / "home")
     os.environ["REGCALC_SCHEMA"] = "bench"
     settings = Settings.from_env(lake=str(work / "lake"))
-    shutil.rmtree(work / "lake", ignore_errors=True)
+    for folder in ("lake", "plain", "duckdb-deals"):
+        shutil.rmtree(work / folder, ignore_errors=True)
 
+    from regcalc.bench_plain import plain_deal_level
     from regcalc.dbt import invoke_dbt
     from regcalc.pipeline import run_jobs
     from regcalc.session import get_spark
+    from regcalc.warehouse import load_lake
 
     progress = Progress()
     with progress.stage("spark session start") as timing:
@@ -190,23 +215,28 @@ def main(argv: list[str] | None = None) -> int:
     _generate_input(spark, args, input_dir, progress)
     run_start = time.perf_counter()
     report = run_jobs(spark, settings.lake, input_dir, max_reject_rate=0.0, progress=progress)
+    jobs_seconds = time.perf_counter() - run_start
     for timing in progress.timings:
         if timing.name.startswith("jobs") or timing.name.startswith("check"):
             timing.rows = report.total_accepted
-    with progress.stage("dbt build") as timing:
+    progress.timings.append(
+        StageTiming("jobs stage total (regcalc run --skip-dbt)", jobs_seconds, report.total_accepted)
+    )
+    with progress.stage("register the lake (once per run)"):
+        load_lake(spark, settings)
+    with progress.stage("dbt build, data tests included") as build:
         # The regulation's LCR without the example adjustment rules: the same thing the baseline computes.
         # --full-refresh, like regcalc run: every date from scratch, whatever an earlier bench left
         invoke_dbt(["build", "--full-refresh"], settings, {"apply_adjustments": False})
-        timing.rows = report.total_accepted
+        build.rows = report.total_accepted
     run_seconds = time.perf_counter() - run_start
     progress.timings.append(
-        StageTiming("regcalc run total (jobs + dbt build)", run_seconds, report.total_accepted)
+        StageTiming("regcalc run total (jobs + register + dbt build)", run_seconds, report.total_accepted)
     )
     spark_lcr = {
         (row["entity_id"], row["as_of_date"]): row["lcr"]
         for row in spark.table("bench.fct_lcr").select("entity_id", "as_of_date", "lcr").collect()
     }
-    memory = _peak_memory_mb(spark)
     with progress.stage("reconcile: deal rows summed vs fct_lcr, exactly") as timing:
         reconciliation = spark.sql(RECONCILIATION_SQL).collect()[0]
         timing.rows = report.total_accepted
@@ -214,15 +244,22 @@ def main(argv: list[str] | None = None) -> int:
     import duckdb
 
     params = load_parameters()
-    with progress.stage("baseline: DuckDB, same LCR in one query") as timing:
-        connection = duckdb.connect()
-        baseline = connection.execute(duckdb_lcr_sql(input_dir, params)).fetchall()
-        timing.rows = args.deals
+    with progress.stage("plain PySpark job, same deal-level work (bench_plain)") as plain:
+        plain_deal_level(spark, input_dir, params, work / "plain")
+        plain.rows = args.deals
+    with progress.stage("DuckDB, same deal-level work in one statement") as duck_deals:
+        duckdb.connect().execute(duckdb_deal_sql(input_dir, params, work / "duckdb-deals"))
+        duck_deals.rows = args.deals
+    with progress.stage("DuckDB, whole LCR in one query") as duck_lcr:
+        baseline = duckdb.connect().execute(duckdb_lcr_sql(input_dir, params)).fetchall()
+        duck_lcr.rows = args.deals
     mismatches = [
         (entity, day, lcr, spark_lcr.get((entity, day)))
         for entity, day, lcr in baseline
         if spark_lcr.get((entity, day)) is None or abs(spark_lcr[(entity, day)] - lcr) > 1e-5
     ]
+    fixed = _fixed_cost(spark, args, work, progress) if args.fixed_cost_deals else None
+    memory = _peak_memory_mb(spark)
 
     print("\nregcalc benchmark")
     print(f"{'stage':58} {'rows':>12} {'seconds':>9} {'rows/s':>12}")
@@ -230,15 +267,26 @@ def main(argv: list[str] | None = None) -> int:
         rows = f"{timing.rows:,}" if timing.rows else ""
         rate = f"{timing.rows / timing.seconds:,.0f}" if timing.rows and timing.seconds else ""
         print(f"{timing.name[:58]:58} {rows:>12} {timing.seconds:9.1f} {rate:>12}")
-    baseline_seconds = progress.timings[-1].seconds
-    jobs_seconds = sum(t.seconds for t in progress.timings if t.name.startswith(("jobs", "check", "publish")))
+    peak_gb = (memory["python"] + memory["jvm"]) / 1024
     print(f"\npeak memory: python {memory['python']:,.0f} MB, spark jvm {memory['jvm']:,.0f} MB")
     print(
         f"input {_size_mb(input_dir):,.0f} MB; lake {_size_mb(work / 'lake'):,.0f} MB; "
         f"warehouse {_size_mb(work / 'home' / 'spark-warehouse'):,.0f} MB"
     )
-    print(f"spark deal-level stage / baseline: {jobs_seconds / baseline_seconds:.1f}x (target <= 3x)")
-    print(f"whole regcalc run / baseline:      {run_seconds / baseline_seconds:.1f}x (target <= 10x)")
+    print(f"\nissue 11 targets ({report.total_accepted:,} deals, {len(report.as_of_dates)} as-of dates):")
+    ratios = [
+        ("jobs stage / plain PySpark job", jobs_seconds / plain.seconds, "x", "<= 1.0x"),
+        ("dbt build with tests / jobs stage", build.seconds / jobs_seconds, "x", "<= 1.0x"),
+        ("whole run / DuckDB whole-LCR query", run_seconds / duck_lcr.seconds, "x", "<= 20x (at 10M)"),
+        ("peak memory python + jvm", peak_gb, " GB", "<= 8 GB (at 10M)"),
+        ("(reference) jobs stage / DuckDB deal-level", jobs_seconds / duck_deals.seconds, "x", ""),
+    ]
+    if fixed is not None:
+        ratios.insert(
+            2, (f"fixed cost: dbt build on {args.fixed_cost_deals:,} deals", fixed, " s", "<= 30 s")
+        )
+    for name, value, unit, target in ratios:
+        print(f"  {name:44} {value:8.1f}{unit:3} {('target ' + target) if target else ''}")
     print("LCR of baseline and pipeline: " + ("identical" if not mismatches else f"DIFFER: {mismatches[:5]}"))
     exact = reconciliation["groups"] > 0 and reconciliation["differing"] == 0
     print(
@@ -247,6 +295,28 @@ def main(argv: list[str] | None = None) -> int:
         + ("equal to the last digit" if exact else f"{reconciliation['differing']} DIFFER")
     )
     return 1 if mismatches or not exact else 0
+
+
+def _fixed_cost(spark, args, work: Path, progress: Progress) -> float:
+    """Seconds of the same `dbt build` (tests included) on a bank of args.fixed_cost_deals deals (same
+    entities, dates and seed), in its own schemas: what the dbt layer costs whatever the volume."""
+    from regcalc.dbt import invoke_dbt
+    from regcalc.pipeline import run_jobs
+    from regcalc.warehouse import load_lake
+
+    small = argparse.Namespace(**{**vars(args), "deals": args.fixed_cost_deals, "keep_input": True})
+    input_dir = work / f"input-{small.deals}-{small.dates}-{small.entities}-{small.seed}"
+    _generate_input(spark, small, input_dir, progress)
+    os.environ["REGCALC_SCHEMA"] = "bench_fixed"
+    settings = Settings.from_env(lake=str(work / "lake-fixed"))
+    shutil.rmtree(work / "lake-fixed", ignore_errors=True)
+    lake_schema = {"lake_schema": "bench_fixed_lake"}
+    run_jobs(spark, settings.lake, input_dir, max_reject_rate=0.0, progress=Progress(quiet=True))
+    load_lake(spark, settings, schema=lake_schema["lake_schema"])
+    with progress.stage(f"fixed cost: dbt build on {small.deals:,} deals, tests included") as timing:
+        invoke_dbt(["build", "--full-refresh"], settings, {"apply_adjustments": False, **lake_schema})
+        timing.rows = small.deals
+    return timing.seconds
 
 
 # Sums of the valid deal rows per entity and date against fct_lcr's base rows: with exact decimals every
@@ -327,7 +397,9 @@ def warehouse_benchmark(args) -> int:
     _generate_input(spark, args, input_dir, progress)
     report = run_jobs(spark, lake, input_dir, max_reject_rate=0.0, progress=progress)
     with progress.stage("dbt build --full-refresh on local Spark") as spark_build:
-        invoke_dbt(["build", "--full-refresh"], Settings.from_env(lake=lake, target="local"))
+        local = Settings.from_env(lake=lake, target="local")
+        load_lake(spark, local)
+        invoke_dbt(["build", "--full-refresh"], local)
     columns = "scenario, entity_id, as_of_date, hqla, net_cash_outflows, lcr"
     spark_lcr = sorted(
         tuple(row) for row in spark.sql(f"select {columns} from bench_warehouse.fct_lcr").collect()

@@ -364,14 +364,15 @@ def cmd_run(args) -> int:
     if args.skip_dbt:
         print(report.run_id)
         return 0
+    # dbt logs every node to regcalc_run_log under this run's id.
+    build_vars = {"regcalc_run_id": report.run_id}
     with progress.stage(f"load the lake into target {settings.target}"):
         # The dates this run published (every date, rejects without one included, when no --as-of).
-        loaded = load_lake(spark, settings, args.as_of, registered_by_build=True)
+        loaded = load_lake(spark, settings, args.as_of, dbt_vars=build_vars)
     for line in loaded.lines():
         progress.info(line)
     # Every date from scratch (--full-refresh): the incremental models' columns follow the rule set of
-    # this build. dbt logs every node to regcalc_run_log under this run's id.
-    build_vars = {"regcalc_run_id": report.run_id}
+    # this build.
     try:
         with progress.stage(f"dbt build (target {settings.target})"):
             invoke_dbt(["build", "--full-refresh"], settings, build_vars, progress=progress)

@@ -59,8 +59,7 @@ def rules_impact(
         invoke_dbt(
             ["build", "--select", "+fct_lcr", "--exclude", "resource_type:test", "resource_type:unit_test"],
             settings,
-            {"apply_adjustments": False, "register_lake_sources": False, "build_schema": unadjusted}
-            | (extra_vars or {}),
+            {"apply_adjustments": False, "build_schema": unadjusted} | (extra_vars or {}),
             project_dir=project_dir,
             progress=progress,
         )

@@ -82,8 +82,7 @@ class Plan:
         return [*args, "--full-refresh"] if self.full_refresh else args
 
     def dbt_vars(self) -> dict:
-        keep_lake_tables = {"register_lake_sources": False} if self.lake_unchanged else {}
-        return keep_lake_tables if self.full_refresh else {"recalc_dates": self.dates, **keep_lake_tables}
+        return {} if self.full_refresh else {"recalc_dates": self.dates}
 
     def command(self) -> str:
         text = "dbt " + " ".join(self.dbt_args())
@@ -476,11 +475,10 @@ def run_recalc(
         )
     runs = lake_runs(settings.lake, spark)  # before the build: a partition published meanwhile stays new
     if not plan.is_empty:
-        if not plan.lake_unchanged:
+        build_vars = {**(extra_vars or {}), **plan.dbt_vars()}
+        if not plan.lake_unchanged:  # registered once here, not by every build
             dates = None if plan.lake_dates is None else [date.fromisoformat(day) for day in plan.lake_dates]
-            schema = (extra_vars or {}).get("lake_schema", LAKE_SCHEMA)
-            load_lake(spark, settings, dates, schema=schema, registered_by_build=True)
-        invoke_dbt(
-            plan.dbt_args(), settings, {**(extra_vars or {}), **plan.dbt_vars()}, project_dir=project_dir
-        )
+            schema = build_vars.get("lake_schema", LAKE_SCHEMA)
+            load_lake(spark, settings, dates, schema=schema, dbt_vars=build_vars, project_dir=project_dir)
+        invoke_dbt(plan.dbt_args(), settings, build_vars, project_dir=project_dir)
     save_state(settings, project_dir, runs)

@@ -55,10 +55,17 @@ _DECIMAL = re.compile(r"^decimal\(\d+,\s*\d+\)$")
 class LakeDataset:
     name: str
     columns: tuple[tuple[str, str], ...]  # (name, Redshift type), without the partition column
+    location: str = ""  # folder under the lake URI (the sources YAML's external.location); "" = name
+
+    @property
+    def folder(self) -> str:
+        return self.location or self.name
 
 
 def lake_datasets(sources_yaml: Path = SOURCES_YAML) -> list[LakeDataset]:
-    """The lake source's tables and their columns, typed for Redshift."""
+    """The lake source's tables and their columns, typed for Redshift, with the folder their `external:`
+    block declares (none: the table's name). Raises AwsError when a table's external.partitions is not the
+    lake's layout (one partition column, as_of_date: regcalc.lake writes nothing else)."""
     document = yaml.safe_load(sources_yaml.read_text(encoding="utf-8"))
     sources = [source for source in document.get("sources", []) if source.get("name") == LAKE_SOURCE]
     if not sources:
@@ -80,7 +87,14 @@ def lake_datasets(sources_yaml: Path = SOURCES_YAML) -> list[LakeDataset]:
                     f"has no Spectrum type; use one of {', '.join(REDSHIFT_TYPES)} or decimal(p,s)"
                 )
             columns.append((column["name"], redshift_type))
-        datasets.append(LakeDataset(table["name"], tuple(columns)))
+        external = table.get("external") or {}
+        partitions = [partition.get("name") for partition in external.get("partitions") or []]
+        if partitions and partitions != [PARTITION_COLUMN]:
+            raise AwsError(
+                f"{sources_yaml}: {table['name']}: external.partitions {partitions} is not the lake's "
+                f"layout [{PARTITION_COLUMN}] (regcalc.lake writes one folder per as-of date)"
+            )
+        datasets.append(LakeDataset(table["name"], tuple(columns), external.get("location", "")))
     return datasets
 
 
@@ -101,7 +115,8 @@ def published_partitions(lake_uri: str, client: Any) -> dict[str, dict[str, str]
 
 
 def dataset_location(lake_uri: str, dataset: str) -> str:
-    """s3:// folder of a lake dataset (Redshift's scheme, also for an s3a:// lake URI)."""
+    """s3:// folder of a lake dataset (its folder under the lake URI; Redshift's scheme, also for an
+    s3a:// lake URI)."""
     bucket, prefix = parse_s3_uri(lake_uri)
     return f"s3://{bucket}/{prefix}/{dataset}/" if prefix else f"s3://{bucket}/{dataset}/"
 
@@ -131,7 +146,7 @@ def spectrum_statements(
     for dataset in datasets:
         table = f"{external_schema}.{quote_identifier(dataset.name)}"
         columns = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in dataset.columns)
-        location = dataset_location(lake_uri, dataset.name)
+        location = dataset_location(lake_uri, dataset.folder)
         statements += [
             f"drop table if exists {table}",
             f"create external table {table} ({columns}) partitioned by ({PARTITION_COLUMN} date) "

@@ -5,8 +5,9 @@ tables were dropped, or to load older dates). Afterwards the dbt sources `lake.*
 var('lake_schema')) read the published lake:
 
 * spark (targets local, spark): external parquet tables over the lake's folders, declared by dbt's
-  macro register_lake_sources. Every `dbt build` runs it first (on-run-start), so `regcalc run` copies
-  nothing; `regcalc load-lake` runs the macro alone.
+  macro register_lake_sources (`dbt run-operation`) from the sources YAML's `external:` blocks; nothing
+  is copied. Run once per `regcalc run` / `recalc` / `load-lake`, not by every dbt call: the builds
+  and tests that follow on the same lake read the tables it left.
 * postgres: tables in the lake schema, typed from the sources YAML (regcalc.spectrum.lake_datasets),
   loaded with COPY ... FROM STDIN from the published rows (Lake.read). A load replaces exactly the
   as-of dates it loads (all of them when no date is given), every dataset in one transaction.
@@ -25,7 +26,7 @@ from datetime import date
 from pathlib import Path
 
 from regcalc.lake import PARTITION_COLUMN, Lake
-from regcalc.settings import RegcalcError, Settings, target_profile, target_type
+from regcalc.settings import PROJECT_DIR, RegcalcError, Settings, target_profile, target_type
 from regcalc.spectrum import SOURCES_YAML, LakeDataset, lake_datasets
 
 LAKE_SCHEMA = "regcalc_lake"  # = dbt var lake_schema
@@ -65,22 +66,28 @@ def load_lake(
     dates: Sequence[date] | None = None,
     *,
     schema: str = LAKE_SCHEMA,
-    registered_by_build: bool = False,
+    dbt_vars: dict | None = None,
+    project_dir: Path | None = None,
 ) -> LoadReport:
     """Make the published lake at settings.lake readable by dbt on settings.target (see the module doc).
 
-    `dates`: only these as-of dates (None: all). `registered_by_build`: a dbt build follows that
-    registers the Spark lake tables itself (its on-run-start hook), so Spark targets need nothing more.
+    `dates`: only these as-of dates (None: all; Spark targets always register every published date).
+    `dbt_vars`, `project_dir` (Spark targets): those of the dbt build that follows, so that its parse
+    reuses the registration's (dbt parses everything again when the vars or the project differ).
     Raises LoadError (or AwsError on Redshift) saying what failed.
     """
     kind = target_type(settings.target)
     if kind == "spark":
         method = "external parquet tables over the lake (dbt macro register_lake_sources)"
-        if registered_by_build:
-            return LoadReport(settings.target, method + ", registered as the build starts")
         from regcalc.dbt import invoke_dbt
 
-        invoke_dbt(["run-operation", "register_lake_sources"], settings, {"lake_schema": schema})
+        operation_vars = {**(dbt_vars or {}), **({"lake_schema": schema} if schema != LAKE_SCHEMA else {})}
+        invoke_dbt(
+            ["run-operation", "register_lake_sources"],
+            settings,
+            operation_vars,
+            project_dir=project_dir or PROJECT_DIR,
+        )
         return LoadReport(settings.target, method)
     if kind == "postgres":
         connection = connect_postgres(settings.target)
