@@ -34,7 +34,7 @@ PARSERS = {
 
 @pytest.fixture(scope="module")
 def seeded(spark, tmp_path_factory):
-    """Run `dbt seed` once for all fixture seeds; return seconds and INSERT statements per seed."""
+    """Run `dbt seed` once for all fixture seeds; return the INSERT statements per seed."""
     from dbt.cli.main import dbtRunner
 
     inserts: Counter[str] = Counter()
@@ -58,8 +58,7 @@ def seeded(spark, tmp_path_factory):
         runner = dbtRunner(manifest=parsed.result, callbacks=[count_inserts])
         result = runner.invoke(["seed", "--select", "tag:test_fixture", "--full-refresh", *common])
     assert result.success, result.exception or [r.message for r in result.result]
-    seconds = {r.node.name: r.execution_time for r in result.result}
-    return {"seconds": seconds, "inserts": inserts}
+    return {"inserts": inserts}
 
 
 def read_csv(name: str) -> tuple[list[str], list[list[str | None]]]:
@@ -107,15 +106,15 @@ def test_hostile_values_round_trip(spark, seeded):
     assert seeded["inserts"]["fixture_seed_hostile"] == 1
 
 
-def test_500_rows_load_in_batches_within_seconds(spark, seeded):
+def test_500_rows_load_in_batches(spark, seeded):
     assert_loaded_as_csv(
         spark,
         "fixture_seed_batch_500",
         {"row_id": "bigint", "label": "string", "weight": "double", "flag": "boolean", "as_of_date": "date"},
     )
+    # Batched INSERTs (the stock loader's row-at-a-time ~50 rows/s made seeds a fixed cost); their speed is
+    # measured by make bench, not asserted here.
     assert seeded["inserts"]["fixture_seed_batch_500"] == math.ceil(500 / BATCH_ROWS)
-    # The stock loader manages ~50 rows/s: ~10 s for these 500 rows (first Spark write included here).
-    assert seeded["seconds"]["fixture_seed_batch_500"] < 10, seeded["seconds"]
 
 
 def test_dbt_null_markers_are_null(spark, seeded):
