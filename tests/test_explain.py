@@ -654,7 +654,7 @@ def fourth_point(built, tmp_path_factory):
         audit = marts.query(
             "select audit.injection_point, audit.rule_id, audit.field, audit.value_before, "
             f"audit.value_after from {marts.relation('fct_adjustment_audit')} as audit "
-            "where audit.rule_id = 'R-REVIEW'"
+            "where audit.rule_id = 'R-REVIEW' and audit.scenario = 'base'"
         )
     return {"problems": problems, "document": document, "audit": audit}
 
