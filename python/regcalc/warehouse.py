@@ -82,8 +82,9 @@ def load_lake(
         from regcalc.dbt import invoke_dbt
 
         operation_vars = {**(dbt_vars or {}), **({"lake_schema": schema} if schema != LAKE_SCHEMA else {})}
+        # --quiet: dbt's own log lines stay off stdout, which carries the command's result (the LCR table)
         invoke_dbt(
-            ["run-operation", "register_lake_sources"],
+            ["run-operation", "register_lake_sources", "--quiet"],
             settings,
             operation_vars,
             project_dir=project_dir or PROJECT_DIR,
