@@ -67,14 +67,22 @@ class Submission:
     reason: str | None
 
 
-def _columns(marts: Marts) -> list[tuple[str, str]]:
-    text, money = marts.string_type, MONEY.sql
+def _key_columns(marts: Marts) -> list[tuple[str, str]]:
+    """The columns that say which submission a row of either table belongs to."""
+    text = marts.string_type
     return [
         ("submission_id", text),
         ("version", "int"),
         ("scenario", text),
         ("entity_id", text),
         ("as_of_date", "date"),
+    ]
+
+
+def _columns(marts: Marts) -> list[tuple[str, str]]:
+    text, money = marts.string_type, MONEY.sql
+    return [
+        *_key_columns(marts),
         ("reporting_currency", text),
         *[(figure, money) for figure in FIGURES],
         ("run_id", text),
@@ -91,15 +99,10 @@ def _columns(marts: Marts) -> list[tuple[str, str]]:
 
 
 def _liq1_columns(marts: Marts) -> list[tuple[str, str]]:
-    text, money = marts.string_type, MONEY.sql
     return [
-        ("submission_id", text),
-        ("version", "int"),
-        ("scenario", text),
-        ("entity_id", text),
-        ("as_of_date", "date"),
+        *_key_columns(marts),
         ("liq1_row", "int"),
-        *[(figure, money) for figure in LIQ1_FIGURES],
+        *[(figure, MONEY.sql) for figure in LIQ1_FIGURES],
     ]
 
 
