@@ -926,8 +926,8 @@ def test_reclassified_deal_keeps_its_product_in_the_star(spark, lake, monkeypatc
         ],
     )
     settings = settings_for(lake, "adjustments_reclass", monkeypatch_module)
-    build(project, settings, "+fct_liquidity_deal")
-    rows = spark.table("adjustments_reclass.fct_liquidity_deal").where("deal_id = 'D11'").collect()
+    build(project, settings, "+fct_deal_liquidity")
+    rows = spark.table("adjustments_reclass.fct_deal_liquidity").where("deal_id = 'D11'").collect()
     assert [(row["category_code"], row["product_key"] is not None) for row in rows] == [
         ("OUT_LIQUIDITY_FACILITY_NONFIN", True)
     ]

@@ -60,7 +60,8 @@ LINEAGE = (
     ("int_lcr_category_totals__adjusted", "int_lcr_category_totals"),
     ("int_lcr_components", "int_lcr_category_totals__adjusted"),
     ("int_lcr_components__adjusted", "int_lcr_components"),
-    ("fct_lcr", "int_lcr_components__adjusted"),
+    ("int_lcr", "int_lcr_components__adjusted"),
+    ("fct_lcr", "int_lcr"),
 )
 OVERVIEW_TITLE = "regcalc: Basel III Liquidity Coverage Ratio"
 
@@ -244,7 +245,7 @@ def test_overview_page_shows_the_project_overview(site):
     assert text.startswith(OVERVIEW_TITLE), f"the overview does not open with its title: {text[:200]}"
     for heading in ("How the data flows", "The layers", "Reading the lineage"):
         assert heading in text, f"overview section {heading!r} not rendered"
-    assert "fct_lcr <- int_lcr_components__adjusted <- int_lcr_components" in text
+    assert "fct_lcr <- int_lcr <- int_lcr_components__adjusted <- int_lcr_components" in text
 
 
 def test_model_page_shows_description_columns_and_lineage(site):
@@ -255,7 +256,7 @@ def test_model_page_shows_description_columns_and_lineage(site):
     for column in ("scenario", "hqla", "adj_15_cap", "adj_40_cap", "net_cash_outflows", "lcr"):
         assert column in words, f"column {column} not on the fct_lcr page"
     assert "Stock of HQLA = L1 + L2A + L2B - adj_15_cap - adj_40_cap." in text  # a column description
-    assert "int_lcr_components__adjusted" in depends_on(text)
+    assert "int_lcr" in depends_on(text)
 
 
 @pytest.mark.parametrize(("model", "parent"), LINEAGE, ids=[model for model, _ in LINEAGE])
@@ -296,5 +297,5 @@ def test_exposure_page_shows_the_power_bi_report_and_the_marts_it_reads(site):
     _, text = rendered(site, "/exposure/exposure.regcalc.powerbi_lcr_reporting")
     assert text.startswith("LCR reporting (Power BI)"), f"not the exposure's page: {text[:200]}"
     assert "Regulatory Reporting" in text  # its owner
-    for mart in ("agg_lcr_date_entity", "mv_lcr_current", "fct_liquidity_deal", "dim_entity"):
+    for mart in ("agg_lcr_date_entity", "mv_lcr_current", "fct_deal_liquidity", "dim_entity"):
         assert mart in text.split(), f"the exposure page does not list {mart}"

@@ -594,7 +594,7 @@ REVIEW_RULE = ("R-REVIEW", "total_outflows", "add", "50")  # E3 (unwind_binds E1
 
 def add_review_point(project: Path) -> None:
     """Point `review` after lcr_components, on a model int_lcr_review (the components as they leave
-    lcr_components, with int_lcr_components' typed columns); fct_lcr reads its adjusted rows."""
+    lcr_components, with int_lcr_components' typed columns); int_lcr reads its adjusted rows."""
     import yaml
 
     text = (project / "dbt_project.yml").read_text(encoding="utf-8")
@@ -619,10 +619,11 @@ def add_review_point(project: Path) -> None:
     (intermediate / "adjustment_points" / "int_lcr_review__adjusted.sql").write_text(
         "{{ apply_adjustments('review') }}\n", encoding="utf-8"
     )
-    # fct_lcr, its unit test's input and its keys test read the new point's rows
+    # int_lcr, its unit test's input and fct_lcr's keys test read the new point's rows
     for reader in (
-        project / "models" / "marts" / "fct_lcr.sql",
-        project / "models" / "marts" / "_marts__models.yml",
+        project / "models" / "intermediate" / "int_lcr.sql",
+        project / "models" / "intermediate" / "_intermediate__models.yml",
+        project / "models" / "marts" / "star" / "_star__models.yml",
     ):
         text = reader.read_text(encoding="utf-8")
         assert "ref('int_lcr_components__adjusted')" in text, reader

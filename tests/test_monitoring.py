@@ -117,11 +117,12 @@ def test_rows_out_and_in_equal_independent_counts(spark, built):
         )
         assert by_id[uid].rows_in == expected_in, uid
 
-    # spelled out for two models: a table over a table and a lookup seed, and a table over a view
+    # spelled out for two models: a view over a table and a lookup seed (not counted: a view), and a
+    # table over a view
     components = counts["model.regcalc.int_lcr_components__adjusted"]
-    caps = counts["seed.regcalc.param_lcr_caps"]
+    assert by_id["model.regcalc.int_lcr"].rows_out is None
     assert by_id["model.regcalc.fct_lcr"].rows_out == components > 0
-    assert by_id["model.regcalc.fct_lcr"].rows_in == components + caps
+    assert by_id["model.regcalc.fct_lcr"].rows_in is None  # its parent int_lcr is a view
     assert by_id["model.regcalc.int_deal_liquidity__adjusted"].rows_in is None  # its parent is a view
     assert by_id["model.regcalc.fct_deal_liquidity"].rows_out is None  # a view is not counted
 
@@ -207,7 +208,7 @@ def test_run_summary_lists_slowest_built_nodes_totals_and_failures():
 @pytest.mark.e2e
 def test_marts_carry_the_run_id_of_the_jobs(spark, built):
     run_id = built["report"].run_id
-    for mart in ("fct_lcr", "fct_lcr_entity_day", "fct_deal_liquidity", "fct_liquidity_deal"):
+    for mart in ("fct_lcr", "fct_lcr_category", "fct_deal_liquidity"):
         values = {
             row["run_id"] for row in spark.table(f"{SCHEMA}.{mart}").select("run_id").distinct().collect()
         }
@@ -216,17 +217,17 @@ def test_marts_carry_the_run_id_of_the_jobs(spark, built):
 
 def _broken_project(dest: Path) -> Path:
     """The project with two lineage breaks: int_lcr_components__adjusted loses entity E02, and
-    fct_lcr relabels entity E01's scenario (gaining a key and losing one)."""
+    int_lcr (which fct_lcr publishes) relabels entity E01's scenario (gaining a key and losing one)."""
     dest.mkdir(parents=True)
     shutil.copy(PROJECT_DIR / "dbt_project.yml", dest / "dbt_project.yml")
     for folder in ("models", "macros", "seeds", "tests/dbt"):
         shutil.copytree(PROJECT_DIR / folder, dest / folder)
     components = dest / "models/intermediate/adjustment_points/int_lcr_components__adjusted.sql"
     components.write_text(components.read_text() + "\nwhere final.entity_id <> 'E02'\n")
-    fct_lcr = dest / "models/marts/fct_lcr.sql"
-    text = fct_lcr.read_text()
+    int_lcr = dest / "models/intermediate/int_lcr.sql"
+    text = int_lcr.read_text()
     assert text.count("        ratio.scenario,\n") == 1
-    fct_lcr.write_text(
+    int_lcr.write_text(
         text.replace(
             "        ratio.scenario,\n",
             "        case when ratio.entity_id = 'E01' then 'ghost' else ratio.scenario end as scenario,\n",
@@ -273,8 +274,9 @@ def test_keys_preserved_fails_naming_the_model_that_lost_or_gained_keys(spark, b
     assert (components.status, components.failures) == ("fail", pairs["E02"])  # lost
     assert (fct_lcr.status, fct_lcr.failures) == ("fail", pairs["E01"] + dates)  # lost + gained ghost
     others = [row for row in log.values() if row not in (components, fct_lcr)]
-    # every keys-preserving model: the adjustment chain, the marts, the star facts and int_liq1_category_rows
-    assert len(log) == 11 and {row.status for row in others} == {"pass"}
+    # every keys-preserving model: the deal-to-components chain (6), the three published facts and
+    # int_liq1_category_rows
+    assert len(log) == 10 and {row.status for row in others} == {"pass"}
 
     from regcalc.cli import main  # the run summary command fails such a run
 

@@ -74,8 +74,8 @@ KEYS = {
     "int_lcr_components__adjusted": ("scenario", "as_of_date", "entity_id"),
     "fct_lcr": ("scenario", "as_of_date", "entity_id"),
     "fct_adjustment_audit": ("injection_point", "rule_id", "scenario", "as_of_date", "row_key", "field"),
-    "fct_lcr_entity_day": ("scenario", "as_of_date", "entity_id"),
-    "fct_liquidity_deal": ("scenario", "as_of_date", "deal_id"),
+    "fct_lcr_category": ("scenario", "as_of_date", "entity_id", "category_code"),
+    "fct_deal_liquidity": ("scenario", "as_of_date", "deal_id"),
     "rpt_adjustment_rule_status": ("rule_id", "as_of_date", "scenario"),
     "dim_adjustment": ("rule_id",),
     "bridge_deal_adjustment": ("deal_row_key", "adjustment_key"),
@@ -267,11 +267,11 @@ def test_fct_adjustment_audit_equals_the_spark_build_row_for_row(spark, built):
 
 
 STAR_TOTALS = {
-    "fct_liquidity_deal": (
+    "fct_deal_liquidity": (
         ("scenario", "as_of_date", "date_key", "entity_key"),
         ("amount", "amount_rep", "weighted_amount", "unwind_level1", "unwind_level2a", "unwind_level2b"),
     ),
-    "fct_lcr_entity_day": (
+    "fct_lcr": (
         ("scenario", "as_of_date", "date_key", "entity_key"),
         ("hqla", "total_outflows", "total_inflows", "capped_inflows", "net_cash_outflows", "lcr",
          "deal_count"),

@@ -46,6 +46,7 @@ SELECT = [
     "+fct_lcr_currency",
     "+rpt_lcr_adjustment_waterfall",
     "+fct_deal_liquidity",
+    "+fct_lcr_category",
     "+fct_liq1_entity_day",
     "+dim_adjustment",
     "tag:regulatory",

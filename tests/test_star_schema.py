@@ -145,8 +145,8 @@ def test_fact_rows_point_at_the_version_valid_on_their_date(spark, star):
     counterparties = expected_versions(
         star["input"] / "counterparties.csv", *DIMENSIONS["dim_counterparty"][1:3]
     )
-    facts = _table(spark, "fct_liquidity_deal")
-    assert len(facts) == spark.table(f"{SCHEMA}.fct_deal_liquidity").count()
+    facts = _table(spark, "fct_deal_liquidity")
+    assert len(facts) == spark.table(f"{SCHEMA}.int_deal_liquidity__adjusted").count()
     later_versions = 0
     for fact in facts:
         day = fact["as_of_date"]
@@ -163,11 +163,14 @@ def test_fact_rows_point_at_the_version_valid_on_their_date(spark, star):
         later_versions += version["version_number"] > 1
     assert later_versions > 0, "no deal of a changed counterparty after its change"
 
-    lcr_rows = _table(spark, "fct_lcr_entity_day")
-    assert len(lcr_rows) == spark.table(f"{SCHEMA}.fct_lcr").count()
-    for row in lcr_rows:
-        entity = _valid_version(entities, "entity_id", row["entity_id"], row["as_of_date"])
-        assert row["entity_key"] == _surrogate_key(row["entity_id"], entity["valid_from"].isoformat())
+    for fact, source in (("fct_lcr", "int_lcr"), ("fct_lcr_category", "int_lcr_category_totals__adjusted")):
+        rows = _table(spark, fact)
+        assert len(rows) == spark.table(f"{SCHEMA}.{source}").count(), fact
+        for row in rows:
+            day = row["as_of_date"]
+            entity = _valid_version(entities, "entity_id", row["entity_id"], day)
+            assert row["entity_key"] == _surrogate_key(row["entity_id"], entity["valid_from"].isoformat())
+            assert row["date_key"] == day.year * 10000 + day.month * 100 + day.day
 
 
 @pytest.mark.e2e
@@ -200,7 +203,7 @@ def test_bridge_lists_every_rule_of_every_adjusted_deal(spark, star):
     rule_keys = {row["rule_id"]: row["adjustment_key"] for row in _table(spark, "dim_adjustment")}
     expected = {
         (fact["deal_row_key"], rule_keys[rule_id])
-        for fact in _table(spark, "fct_liquidity_deal")
+        for fact in _table(spark, "fct_deal_liquidity")
         if fact["adjustment_rule_ids"]
         for rule_id in fact["adjustment_rule_ids"].split(",")
     }
@@ -215,14 +218,13 @@ def _by(rows: list[dict], *key: str) -> dict[tuple, dict]:
 @pytest.mark.e2e
 def test_bi_entity_aggregates_are_the_lcr_per_date_entity_and_scenario(spark, star):
     lcr = _by(_table(spark, "fct_lcr"), "scenario", "as_of_date", "entity_id")
-    star_lcr = _by(_table(spark, "fct_lcr_entity_day"), "scenario", "as_of_date", "entity_id")
     assert {scenario for scenario, _, _ in lcr} > {"base"}, "the example rules add no scenario"
     reported = ("hqla", "total_outflows", "total_inflows", "capped_inflows", "net_cash_outflows", "lcr")
 
     expected_base = {
         (day, entity): {
-            "date_key": star_lcr[("base", day, entity)]["date_key"],
-            "entity_key": star_lcr[("base", day, entity)]["entity_key"],
+            "date_key": row["date_key"],
+            "entity_key": row["entity_key"],
             "as_of_date": day,
             "entity_id": entity,
             "reporting_currency": row["reporting_currency"],

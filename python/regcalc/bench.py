@@ -434,9 +434,9 @@ RECALC_COMPARED = (
     "int_deal_liquidity__adjusted",
     "int_lcr_category_totals__adjusted",
     "int_lcr_components__adjusted",
+    "fct_lcr_category",
     "fct_lcr",
     "fct_adjustment_audit",
-    "fct_lcr_entity_day",
     "rpt_adjustment_rule_status",
     "bridge_deal_adjustment",
 )

@@ -258,7 +258,7 @@ where {self._where("source", scenario=scenario)}"""
     def categories(self, *, after_rules: bool) -> list[dict]:
         """Category totals per component, after the entity_category rules or before them."""
         if after_rules:
-            return self.marts.query(self._members("int_lcr_category_totals__adjusted", CATEGORY_COLUMNS))
+            return self.marts.query(self._members("fct_lcr_category", CATEGORY_COLUMNS))
         return self.marts.query(self._members("int_lcr_category_totals", ("entity_id", "category_code")))
 
     def top_deals(self, top: int) -> tuple[dict[str, tuple[int, float]], list[dict]]:

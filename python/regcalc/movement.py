@@ -8,7 +8,7 @@ new HQLA over the change of the outflows):
 
 Each is a sum of lines, linear in the lines' changes, so each line has an exact share of the change:
 
-* HQLA lines (dH_i): every HQLA category of int_lcr_category_totals__adjusted (weighted, after haircut),
+* HQLA lines (dH_i): every HQLA category of fct_lcr_category (weighted, after haircut),
   the lcr_components adjustments of the stock, and minus the changes of the two cap adjustments (adj_15_cap,
   adj_40_cap) with the unwind behind them;
 * net-outflow lines (dN_i): every outflow category (+ its change), every inflow category (- its change),
@@ -70,7 +70,7 @@ def _lcr_row(marts: Marts, entity: str, day: date, scenario: str) -> dict:
 
 def _categories(marts: Marts, entity: str, first: date, second: date, scenario: str) -> list[dict]:
     """Per LCR category: lcr_section, weighted amount on each date (0 where the category had no deal)."""
-    totals = marts.relation("int_lcr_category_totals__adjusted")
+    totals = marts.relation("fct_lcr_category")
     sql = f"""
 select totals.category_code, totals.lcr_section,
     sum(case when totals.as_of_date = {marts.literal(first)} then totals.weighted_amount else 0 end)
@@ -243,7 +243,7 @@ def _rules(marts: Marts, entity: str, day: date, scenario: str) -> set[str]:
     lists = []
     for model, column, flag in (
         ("fct_deal_liquidity", "adjustment_rule_ids", "is_adjusted"),
-        ("int_lcr_category_totals__adjusted", "adjustment_rule_ids", "is_adjusted"),
+        ("fct_lcr_category", "adjustment_rule_ids", "is_adjusted"),
         ("fct_lcr", "component_adjustment_rule_ids", "has_component_adjustments"),
     ):
         sql = f"select distinct {column} as rule_ids from {marts.relation(model)} where {keys} and {flag}"

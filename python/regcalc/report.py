@@ -6,7 +6,7 @@ Five charts, each read from the marts through Marts (any target), for one scenar
 2. HQLA composition per entity on the latest date: Level 1, 2A, 2B after haircuts, and the bite of the
    Level 2B (15%) and Level 2 (40%) caps as negative bars (fct_lcr);
 3. net cash outflows by LCR category per entity on the latest date: outflow categories up, inflow categories
-   (after the 75% cap, scaled pro rata when it binds) down (int_lcr_category_totals__adjusted, fct_lcr);
+   (after the 75% cap, scaled pro rata when it binds) down (fct_lcr_category, fct_lcr);
 4. the adjustment waterfall per entity on the latest date: unadjusted LCR -> what each adjustment point
    moved -> reported (rpt_lcr_adjustment_waterfall);
 5. LCR by significant currency per entity on the latest date (fct_lcr_currency), with the 100% line.
@@ -83,7 +83,7 @@ def _hqla_composition(rows: list[dict], day: date):
 def _net_outflows(marts: Marts, rows: list[dict], day: date, scenario: str):
     import plotly.graph_objects as go
 
-    totals = marts.relation("int_lcr_category_totals__adjusted")
+    totals = marts.relation("fct_lcr_category")
     categories = marts.query(
         f"select totals.entity_id, totals.category_code, totals.lcr_section, "
         f"sum(totals.weighted_amount) as weighted_amount from {totals} as totals "
@@ -205,9 +205,7 @@ def write_report(marts: Marts, out: Path, scenario: str = "base") -> list[str]:
         f"<title>regcalc LCR report, scenario {scenario}</title></head>\n"
         f'<body style="font-family: sans-serif"><h1>LCR report, scenario {scenario}, as of {day}</h1>\n'
         "<p>Amounts in each entity's reporting currency. Source: the dbt marts (fct_lcr, fct_lcr_currency, "
-        "rpt_lcr_adjustment_waterfall, int_lcr_category_totals__adjusted).</p>\n"
-        + "\n".join(parts)
-        + "\n</body></html>\n"
+        "rpt_lcr_adjustment_waterfall, fct_lcr_category).</p>\n" + "\n".join(parts) + "\n</body></html>\n"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")

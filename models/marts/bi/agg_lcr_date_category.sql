@@ -3,13 +3,14 @@
 -- the grain.
 with categories as (
 
-    select * from {{ ref('int_lcr_category_totals__adjusted') }}
+    select * from {{ ref('fct_lcr_category') }}
 
 ),
 
 final as (
 
     select
+        categories.date_key,
         categories.as_of_date,
         categories.category_code,
         categories.reporting_currency,
@@ -23,6 +24,7 @@ final as (
     from categories
     where categories.scenario = 'base'
     group by
+        categories.date_key,
         categories.as_of_date,
         categories.category_code,
         categories.reporting_currency,

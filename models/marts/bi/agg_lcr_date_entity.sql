@@ -2,7 +2,7 @@
 -- ready to plot: one row per date and entity with the dimension keys and the ratio's components.
 with lcr as (
 
-    select * from {{ ref('fct_lcr_entity_day') }}
+    select * from {{ ref('fct_lcr') }}
 
 ),
 

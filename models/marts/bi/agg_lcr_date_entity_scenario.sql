@@ -2,7 +2,7 @@
 -- the stress-testing view (date x entity x scenario). The base scenario has zero changes.
 with lcr as (
 
-    select * from {{ ref('fct_lcr_entity_day') }}
+    select * from {{ ref('fct_lcr') }}
 
 ),
 

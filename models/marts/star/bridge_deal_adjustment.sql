@@ -2,7 +2,7 @@
 -- The sparksql grammar of sqlfluff does not parse `position(a in b)` (dbt.position), which Spark runs:
 -- sqlfluff:ignore:parsing
 {{ star_bridge(
-    source=ref('fct_liquidity_deal'),
+    source=ref('fct_deal_liquidity'),
     fact_key='deal_row_key',
     list_column='adjustment_rule_ids',
     separator=',',

@@ -2,7 +2,7 @@
 -- (and at the date row of that date). Returns the rows that do not.
 with facts as (
 
-    select * from {{ ref('fct_liquidity_deal') }}
+    select * from {{ ref('fct_deal_liquidity') }}
 
 ),
 

@@ -3,7 +3,7 @@
 -- a late run must not empty the dashboard). A materialized view on Redshift, a table on Spark.
 with lcr as (
 
-    select * from {{ ref('fct_lcr_entity_day') }}
+    select * from {{ ref('fct_lcr') }}
 
 ),
 

@@ -1,15 +1,17 @@
--- The LCR summary for BI: per scenario, as-of date, entity and LCR category, the totals and
--- whether any adjustment rule touched them (a deal rule on one of its deals, or a rule at the
--- category point). A materialized view on Redshift, a table on Spark (dbt_project.yml).
+-- The LCR summary for BI: per scenario, as-of date, entity and LCR category, the totals of the
+-- category fact with the star's keys, and whether any adjustment rule touched them (a deal rule on
+-- one of its deals, or a rule at the category point). A materialized view on Redshift, a table on Spark (dbt_project.yml).
 with categories as (
 
-    select * from {{ ref('int_lcr_category_totals__adjusted') }}
+    select * from {{ ref('fct_lcr_category') }}
 
 ),
 
 final as (
 
     select
+        categories.date_key,
+        categories.entity_key,
         categories.scenario,
         categories.as_of_date,
         categories.entity_id,

@@ -1,8 +1,9 @@
--- The Liquidity Coverage Ratio per scenario, entity and as-of date (BCBS 238 para 22, 69, Annex 1).
+-- The Liquidity Coverage Ratio per scenario, entity and as-of date (BCBS 238 para 22, 69, Annex 1),
+-- computed from the adjusted components; published with the star's keys by fct_lcr. A view: fct_lcr
+-- reads only the dates it rebuilds, and the filter reaches the components through it.
 with components as (
 
     select * from {{ ref('int_lcr_components__adjusted') }}
-    where {{ recalc_dates_condition('as_of_date') }}
 
 ),
 
@@ -17,7 +18,7 @@ caps as (
 published as (
 
     -- Amounts as computed (macro lcr_with_caps): exact money (sums exact, each product and quotient
-    -- rounded HALF_UP to the money scale), so fct_lcr reconciles to its components to the last digit.
+    -- rounded HALF_UP to the money scale), so the LCR reconciles to its components to the last digit.
     -- The ratio is the quotient of two of them rounded HALF_UP to 6 decimals, published as a double.
     select
         ratio.scenario,
