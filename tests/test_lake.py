@@ -62,6 +62,39 @@ def rows_of(frame) -> list[tuple]:
     return sorted((tuple(row) for row in frame.collect()), key=lambda row: (row[0], str(row[-1])))
 
 
+def test_a_date_published_before_the_columns_changed_is_refused_until_published_again(spark, tmp_path):
+    """check_columns compares the columns each current version was written with (the run's lake_columns)
+    with the declared ones: a date of an older lake schema is named with what it lacks, and how to fix it."""
+    lake = Lake(spark, str(tmp_path / "lake"))
+    stage(spark, lake, "run-old", DEALS_1)
+    lake.publish("run-old", ["deals"], {"run_id": "run-old", "code_version": "0.1.0+old"})
+    declared = {"deals": ["deal_id", "amount", "haircut"]}  # a column added since
+    with pytest.raises(LakeError) as raised:
+        lake.check_columns(declared)
+    assert str(raised.value) == (
+        f"the lake {lake.uri} holds dates published before its columns changed:\n"
+        f"  deals on {DAY1}, {DAY2} (regcalc 0.1.0+old) has no column haircut\n"
+        "Publish those dates again with this version (`regcalc run --input DIR --as-of DATE`); "
+        "the versions they replace stay in the lake."
+    )
+    lake.check_columns({"deals": ["deal_id", "amount"]})  # what it was written with: accepted
+
+    # 2026-10-01 published again with the new column: only 2026-09-30 is left to fix
+    lake.stage(deals(spark, DEALS_2).withColumn("haircut", F.lit(0.0)), "run-new", "deals")
+    lake.publish("run-new", ["deals"], {"run_id": "run-new", "code_version": "0.2.0"})
+    with pytest.raises(LakeError, match=f"deals on {DAY1} \\(regcalc 0.1.0\\+old\\) has no column haircut\n"):
+        lake.check_columns(declared)
+
+    # a run file without lake_columns (written before they were recorded) is named as such
+    record = lake.files.read("_runs/run-old.json")
+    lake.files.delete("_runs/run-old.json")
+    lake.files.create(
+        "_runs/run-old.json", json.dumps({k: v for k, v in json.loads(record).items() if k != "lake_columns"})
+    )
+    with pytest.raises(LakeError, match="has no record of its columns"):
+        lake.check_columns(declared)
+
+
 def test_publish_commits_every_date_once_and_readers_follow_the_records(spark, lake_uri):
     lake = Lake(spark, lake_uri)
     stage(spark, lake, "run-1", DEALS_1 + UNDATED, REFS)
@@ -75,7 +108,11 @@ def test_publish_commits_every_date_once_and_readers_follow_the_records(spark, l
         f"refs/as_of_date={DAY1}",
         f"refs/as_of_date={DAY2}",
     ]
-    metadata = {"run_id": "run-1", "inputs": {"deals": "a.csv"}}
+    metadata = {
+        "run_id": "run-1",
+        "inputs": {"deals": "a.csv"},
+        "lake_columns": {"deals": ["deal_id", "amount"], "refs": ["entity_id"]},  # as staged
+    }
     assert lake.published("deals") == {
         day: PublishedPartition(f"{lake_uri}/deals/run-1/as_of_date={day}", "run-1", 1, metadata)
         for day in (DAY1, DAY2, NULL_PARTITION)

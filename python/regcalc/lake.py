@@ -55,6 +55,7 @@ NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # where Spark writes rows whose p
 COMMITS = "_commits"
 RUNS = "_runs"
 RUN_FILE = RUNS + "/{run_id}.json"  # the lineage metadata of a run, written before its first commit
+LAKE_COLUMNS = "lake_columns"  # the RUN_FILE entry: dataset -> the columns the run wrote (Lake.check_columns)
 # S3 (Spark's s3a://, EMRFS's s3://): a new object appears whole, or not at all, when its single PUT ends.
 OBJECT_STORE_SCHEMES = ("s3a", "s3")
 _COMMIT_NAME = re.compile(r"^(?P<version>\d{6,})-(?P<run_id>[^/]+)\.json$")
@@ -331,6 +332,7 @@ class Lake:
         self.uri = uri.rstrip("/")
         self.files = lake_files(spark, self.uri)
         self.commits = CommitLog(self.files)
+        self._staged_columns: dict[str, dict[str, list[str]]] = {}  # run_id -> dataset -> columns written
 
     def location(self, relative: str) -> str:
         return f"{self.uri}/{relative}"
@@ -344,6 +346,8 @@ class Lake:
         path = self.run_path(run_id, dataset)
         # errorifexists: a version is written once, and straight to its folder (no dynamic-overwrite staging)
         frame.write.mode("errorifexists").partitionBy(PARTITION_COLUMN).parquet(path)
+        written = [column for column in frame.columns if column != PARTITION_COLUMN]
+        self._staged_columns.setdefault(run_id, {})[dataset] = written
         return path
 
     def read_staged(self, run_id: str, dataset: str) -> DataFrame:
@@ -364,7 +368,8 @@ class Lake:
     ) -> list[str]:
         """Commit every as-of date run `run_id` staged; return `<dataset>/as_of_date=<D>` of each published.
 
-        The run's metadata is written first, then one commit record per date (the undated rejects last).
+        The run's metadata is written first, with the columns of each dataset this Lake staged for the run
+        (`lake_columns`, read by check_columns), then one commit record per date (the undated rejects last).
         A failure part-way leaves the dates committed so far at the new version and the others at the old
         one, each readable whole. Rows whose as_of_date could not be read sit in Spark's null partition:
         it is published only when `replace_undated` (a run over every date), else the published one is kept.
@@ -372,6 +377,7 @@ class Lake:
         staged = self._run_folders(run_id, datasets)
         if not replace_undated:
             staged.pop(NULL_PARTITION, None)
+        metadata = {**metadata, LAKE_COLUMNS: self._staged_columns.get(run_id, {})}
         self.files.create(RUN_FILE.format(run_id=run_id), json.dumps(metadata, indent=2, sort_keys=True))
         latest = {day: versions[-1][0] for day, versions in self.commits.names().items()}
         days = sorted(staged, key=_undated_last)
@@ -428,6 +434,35 @@ class Lake:
         `dataset` on it, in date order (NULL_PARTITION last)."""
         current = {day: [commit] for day, commit in self.commits.current().items()}
         return {day: versions[-1] for day, versions in self._partitions(dataset, current).items()}
+
+    def check_columns(self, declared: Mapping[str, Iterable[str]]) -> None:
+        """Refuse a lake whose current version of a dataset lacks a column the readers declare
+        (`declared`: dataset -> columns, from the sources YAML): a date published before the lake's
+        columns changed, which a reader would see as nulls. Raises LakeError naming the dataset, the dates,
+        the regcalc version that wrote them and the missing columns, and how to publish them again."""
+        problems = []
+        for dataset, columns in declared.items():
+            stale: dict[tuple[str, str], list[str]] = {}
+            for day, partition in self.published(dataset).items():
+                written = partition.metadata.get(LAKE_COLUMNS, {}).get(dataset)
+                if written is None:
+                    missing = "no record of its columns (written before regcalc recorded them)"
+                else:
+                    absent = [column for column in columns if column not in written]
+                    if not absent:
+                        continue
+                    missing = "no column " + ", ".join(absent)
+                version = partition.metadata.get("code_version", "an unknown version")
+                stale.setdefault((missing, version), []).append(day)
+            for (missing, version), days in stale.items():
+                problems.append(f"{dataset} on {', '.join(days)} (regcalc {version}) has {missing}")
+        if problems:
+            raise LakeError(
+                f"the lake {self.uri} holds dates published before its columns changed:\n  "
+                + "\n  ".join(problems)
+                + "\nPublish those dates again with this version (`regcalc run --input DIR --as-of DATE`); "
+                "the versions they replace stay in the lake."
+            )
 
     def versions(self, dataset: str) -> dict[str, list[PublishedPartition]]:
         """As-of date -> every version of `dataset` published on it, oldest first (the current one last)."""

@@ -74,9 +74,13 @@ def load_lake(
     `dates`: only these as-of dates (None: all; Spark targets always register every published date).
     `dbt_vars`, `project_dir` (Spark targets): those of the dbt build that follows, so that its parse
     reuses the registration's (dbt parses everything again when the vars or the project differ).
-    Raises LoadError (or AwsError on Redshift) saying what failed.
+    Spark and PostgreSQL: a lake holding a date published before its columns changed is refused first
+    (LakeError, Lake.check_columns). Raises LoadError (or AwsError on Redshift) saying what failed.
     """
     kind = target_type(settings.target)
+    if kind in ("spark", "postgres"):
+        declared = {dataset.folder: [name for name, _ in dataset.columns] for dataset in lake_datasets()}
+        Lake(spark, settings.lake).check_columns(declared)
     if kind == "spark":
         method = "external parquet tables over the lake (dbt macro register_lake_sources)"
         from regcalc.dbt import invoke_dbt
