@@ -62,7 +62,7 @@ ACTION_COLUMNS = ("rule_id", "field", "operation", "value")
 # statement break, comment markers, Jinja, Spark variable substitution and backslash escapes.
 HOSTILE_VALUE = r"""x'); drop table t; -- /* {{ var("lake_uri") }} ${env:HOME} \' \\ "q" */"""
 HOSTILE_DESCRIPTION = (
-    "It's \"hostile\"; drop table dim_adjustment; --\n/* {{ config(materialized='view') }} {% if x %}"
+    "It's \"hostile\"; drop table dim_adjustment_rule; --\n/* {{ config(materialized='view') }} {% if x %}"
     r" ${env:HOME} ${hiveconf:x} \ \\ \u0041 \n \' end"
 )
 HOSTILE_RULE_ID = r"""R22-CAT'"${env:HOME}\;--"""
@@ -122,8 +122,8 @@ VALID_CONDITIONS = [
     ("R06-NOT-IN-FROM-EDGE", "entity_id", "=", "E1"),
     ("R06-NOT-IN-FROM-EDGE", "lcr_section", "=", "inflow"),
     ("R06-NOT-IN-FROM-EDGE", "product_type", "not in", "loan|reverse_repo|derivative_receivable"),
-    ("R07-RANGE-EXPIRY-EDGE", "amount_rep", ">=", "800"),
-    ("R07-RANGE-EXPIRY-EDGE", "amount_rep", "<", "800.5"),
+    ("R07-RANGE-EXPIRY-EDGE", "amount_reporting_ccy", ">=", "800"),
+    ("R07-RANGE-EXPIRY-EDGE", "amount_reporting_ccy", "<", "800.5"),
     ("R07-RANGE-EXPIRY-EDGE", "residual_maturity_days", ">", "19"),
     ("R07-RANGE-EXPIRY-EDGE", "residual_maturity_days", "<=", "20"),
     ("R07-RANGE-EXPIRY-EDGE", "is_domestic", "=", "true"),
@@ -155,7 +155,7 @@ VALID_CONDITIONS = [
 ]
 VALID_ACTIONS = [
     ("R04-E2-OUTFLOW", "weight", "multiply", "1.5"),
-    ("R06-NOT-IN-FROM-EDGE", "amount_rep", "multiply", "2"),
+    ("R06-NOT-IN-FROM-EDGE", "amount_reporting_ccy", "multiply", "2"),
     ("R07-RANGE-EXPIRY-EDGE", "weight", "add", "-0.1"),
     ("R07-RANGE-EXPIRY-EDGE", "is_insured", "override", "true"),
     ("R11-NOT-NULL-HOSTILE", "bcbs_paragraph", "override", HOSTILE_VALUE),
@@ -175,7 +175,7 @@ VALID_ACTIONS = [
     ("R25-COMP-STRESS", "total_inflows", "override", "0"),
 ]
 
-# What the rules do, by hand. Point deal: deal -> (amount_rep, weight, rule ids in order) after the
+# What the rules do, by hand. Point deal: deal -> (amount_reporting_ccy, weight, rule ids in order) after the
 # base rules, which run in every scenario; the stress scenario adds its own rule.
 BASE_DEALS = {
     "D13": (800.0, 0.40, "R07-RANGE-EXPIRY-EDGE"),  # 0.5 - 0.1
@@ -232,7 +232,7 @@ def expected_audit() -> list[tuple]:
     per_scenario = [
         ("R04-E2-OUTFLOW", "deal", "I02", "weight", 1.0, 1.5),
         ("R04-E2-OUTFLOW", "deal", "I08", "weight", 0.25, 0.375),
-        ("R06-NOT-IN-FROM-EDGE", "deal", "D14", "amount_rep", 500.0, 1000.0),
+        ("R06-NOT-IN-FROM-EDGE", "deal", "D14", "amount_reporting_ccy", 500.0, 1000.0),
         ("R07-RANGE-EXPIRY-EDGE", "deal", "D13", "weight", 0.5, 0.4),
         ("R07-RANGE-EXPIRY-EDGE", "deal", "D13", "is_insured", "false", "true"),
         ("R11-NOT-NULL-HOSTILE", "deal", "I07", "bcbs_paragraph", "BCBS 238 para 69", HOSTILE_VALUE),
@@ -291,11 +291,11 @@ INVALID_CONDITIONS = [
     ("X05-VALUE", "amount", ">", "abc"),
     ("X05-VALUE", "is_insured", "=", "yes"),
     ("X05-VALUE", "as_of_date", "=", "2026-02-30"),
-    ("X05-VALUE", "amount_rep", "between", "1|2|3"),
+    ("X05-VALUE", "amount_reporting_ccy", "between", "1|2|3"),
     ("X05-VALUE", "residual_maturity_days", "in", "1|two"),
     ("X05-VALUE", "hqla_class", "is null", "L1"),
     ("X99-ORPHAN", "deal_id", "=", "D01"),
-    ("X17-DECIMALS", "amount_rep", ">", "0.0000001"),
+    ("X17-DECIMALS", "amount_reporting_ccy", ">", "0.0000001"),
 ]
 INVALID_ACTIONS = [
     ("X01-POINT", "weight", "multiply", "2"),
@@ -323,7 +323,7 @@ INVALID_ACTIONS = [
     ("X16-UNAPPROVED-OVERRIDE", "weight", "override", "0.7"),
     ("X17-DECIMALS", "weight", "override", "0.1234567"),
     ("X17-DECIMALS", "rate", "multiply", "1000"),
-    ("X17-DECIMALS", "amount_rep", "add", "1.5e-7"),
+    ("X17-DECIMALS", "amount_reporting_ccy", "add", "1.5e-7"),
 ]
 # One entry per problem: a regex that one line of the error must match.
 RULES_CSV, CONDITIONS_CSV, ACTIONS_CSV = (
@@ -353,7 +353,8 @@ EXPECTED_PROBLEMS = {
     r"true or false",
     "condition not a date": CONDITIONS_CSV + r"X05-VALUE field as_of_date: column value: '2026-02-30' is "
     r"not a date \(yyyy-mm-dd\)",
-    "between needs two": CONDITIONS_CSV + r"X05-VALUE field amount_rep: column value: between needs "
+    "between needs two": CONDITIONS_CSV
+    + r"X05-VALUE field amount_reporting_ccy: column value: between needs "
     r"'low\|high'",
     "in item not a number": CONDITIONS_CSV + r"X05-VALUE field residual_maturity_days: column value: 'two' "
     r"is not a number",
@@ -374,7 +375,7 @@ EXPECTED_PROBLEMS = {
     "key field": ACTIONS_CSV + r"X10-KEY-DERIVED field deal_id: column field: deal_id is part of the key of "
     r"point deal and cannot be changed",
     "recomputed field": ACTIONS_CSV + r"X10-KEY-DERIVED field weighted_amount: column field: weighted_amount "
-    r"is recomputed at point deal as amount_rep \* weight; adjust its inputs instead",
+    r"is recomputed at point deal as amount_reporting_ccy \* weight; adjust its inputs instead",
     "field changed twice": ACTIONS_CSV + r"X10-KEY-DERIVED field rate: the rule changes this field twice; "
     r"use one action",
     "priority": RULES_CSV + r"X11-MISC: column priority: 'high' is not an integer",
@@ -390,13 +391,14 @@ EXPECTED_PROBLEMS = {
     # the form of a number, but no finite double
     "1e400 is not a double": ACTIONS_CSV + r"X15-HUGE field weight: column value: '1e400' is not a number",
     # decimal fields (money decimal(38,6), rates decimal(9,6)): a value is cast to the field's type, exactly
-    "condition too many decimals": CONDITIONS_CSV + r"X17-DECIMALS field amount_rep: column value: "
+    "condition too many decimals": CONDITIONS_CSV + r"X17-DECIMALS field amount_reporting_ccy: column value: "
     r"'0\.0000001' has more than 6 decimals \(decimal\(38,6\)\)",
     "override too many decimals": ACTIONS_CSV + r"X17-DECIMALS field weight: column value: '0\.1234567' has "
     r"more than 6 decimals \(decimal\(9,6\)\)",
     "factor too many integer digits": ACTIONS_CSV + r"X17-DECIMALS field rate: column value: '1000' has "
     r"more than 3 integer digits \(decimal\(9,6\)\)",
-    "exponent too many decimals": ACTIONS_CSV + r"X17-DECIMALS field amount_rep: column value: '1\.5e-7' "
+    "exponent too many decimals": ACTIONS_CSV
+    + r"X17-DECIMALS field amount_reporting_ccy: column value: '1\.5e-7' "
     r"has more than 6 decimals \(decimal\(38,6\)\)",
 }
 
@@ -496,7 +498,7 @@ def valid(spark, lake, monkeypatch_module):
         build(project, dataclasses.replace(settings, target=target))
     names = (
         "fct_lcr", "fct_deal_liquidity", "fct_adjustment_audit", "rpt_adjustment_rule_status",
-        "rpt_adjustment_exceptions", "dim_adjustment", "int_deal_liquidity__adjusted",
+        "rpt_adjustment_exceptions", "dim_adjustment_rule", "int_deal_liquidity__adjusted",
         "adjustment_rules", "adjustment_conditions", "adjustment_actions",
     )  # fmt: skip
     return {"project": project, "settings": settings} | {name: table(spark, name) for name in names}
@@ -514,7 +516,7 @@ def invalid(spark, lake, valid, monkeypatch_module):
         "fct_lcr",
         "fct_adjustment_audit",
         "rpt_adjustment_rule_status",
-        "dim_adjustment",
+        "dim_adjustment_rule",
         "fct_deal_liquidity",
     )
     return {"error": str(error.value), "log": log} | {name: table(spark, name) for name in marts}
@@ -646,10 +648,10 @@ def test_deal_rows_carry_the_rules_that_changed_them(valid, oracle):
             amount, weight, rule_ids = deals.get(line.deal_id, (line.amount, None, None))
             assert row["adjustment_rule_ids"] == rule_ids, label
             assert row["is_adjusted"] is (rule_ids is not None), label
-            assert row["amount_rep"] == pytest.approx(amount), label
+            assert row["amount_reporting_ccy"] == pytest.approx(amount), label
             if weight is not None:
                 assert row["weight"] == pytest.approx(weight), label
-            # weighted_amount is recomputed from the adjusted inputs (amount_rep x weight)
+            # weighted_amount is recomputed from the adjusted inputs (amount_reporting_ccy x weight)
             value = amount * weight if weight is not None else line.value
             assert row["weighted_amount"] == pytest.approx(value, abs=1e-9), label
             assert row["category_code"] == line.category, label
@@ -672,7 +674,7 @@ def test_audit_has_one_row_per_changed_value(valid):
         actual[key] = row
     assert sorted(actual) == sorted(expected)
     assert len(valid["fct_adjustment_audit"]) == 24
-    rules = {row["rule_id"]: row for row in valid["dim_adjustment"]}
+    rules = {row["rule_id"]: row for row in valid["dim_adjustment_rule"]}
     for key, (*_, before, after) in expected.items():
         row = actual[key]
         assert row["as_of_date"] == AS_OF
@@ -786,7 +788,7 @@ def test_unapproved_rule_of_an_unbuilt_scenario_is_listed(valid):
 
 
 def test_dim_adjustment_keeps_hostile_text_and_approval_status(valid):
-    dim = {row["rule_id"]: row for row in valid["dim_adjustment"]}
+    dim = {row["rule_id"]: row for row in valid["dim_adjustment_rule"]}
     assert set(dim) == set(EXPECTED_STATUS)
     assert dim[HOSTILE_RULE_ID]["description"] == HOSTILE_DESCRIPTION
     assert dim["R11-NOT-NULL-HOSTILE"]["actions_text"] == f"bcbs_paragraph override {HOSTILE_VALUE}"
@@ -801,13 +803,13 @@ def test_dim_adjustment_keeps_hostile_text_and_approval_status(valid):
 
 def test_approval_status_agrees_between_rules_check_and_dbt(valid):
     """The four-eyes rule has one home per language: rules.approval_status (regcalc rules check,
-    recalc) says of every rule what dbt's adjustment_approval_status published in dim_adjustment."""
+    recalc) says of every rule what dbt's adjustment_approval_status published in dim_adjustment_rule."""
     rows, problems = read_rule_csv(
         valid["project"] / "seeds" / "adjustments" / "adjustment_rules.csv", RULE_COLUMNS
     )
     assert problems == []
     python = {rule["rule_id"]: approval_status(rule) for _, rule in rows}
-    dbt = {row["rule_id"]: row["approval_status"] for row in valid["dim_adjustment"]}
+    dbt = {row["rule_id"]: row["approval_status"] for row in valid["dim_adjustment_rule"]}
     assert python == dbt
     assert set(python.values()) == {"approved", "unapproved", "self_approved"}
 
@@ -847,7 +849,7 @@ def test_invalid_rules_report_nothing_else(invalid):
 
 def test_invalid_rules_change_no_output(valid, invalid):
     assert "nothing was adjusted" in invalid["error"]
-    for name in ("fct_lcr", "fct_adjustment_audit", "rpt_adjustment_rule_status", "dim_adjustment"):
+    for name in ("fct_lcr", "fct_adjustment_audit", "rpt_adjustment_rule_status", "dim_adjustment_rule"):
         assert sorted(map(repr, invalid[name])) == sorted(map(repr, valid[name])), name
     assert sorted(map(repr, invalid["fct_deal_liquidity"])) == sorted(map(repr, valid["fct_deal_liquidity"]))
 
@@ -878,7 +880,7 @@ def test_duplicate_rule_id_is_reported_with_the_other_problems(spark, lake, monk
     settings = settings_for(lake, "adjustments_duplicate", monkeypatch_module)
     seeds = ("adjustment_rules", "adjustment_conditions", "adjustment_actions")
     with pytest.raises(DbtError):
-        build(project, settings, *seeds, "dim_adjustment")
+        build(project, settings, *seeds, "dim_adjustment_rule")
     lines = problem_lines((project / "logs" / "dbt.log").read_text(encoding="utf-8"))
     assert any("rule X08-DUP: rule_id is used twice" in line for line in lines), lines
     assert any(re.search(EXPECTED_PROBLEMS["unknown point"], line) for line in lines), lines

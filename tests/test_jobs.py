@@ -15,7 +15,7 @@ from pyspark.testing import assertDataFrameEqual
 import reference_lcr
 from regcalc import contract
 from regcalc.decimals import MONEY, RATE
-from regcalc.jobs import enrich, haircut, ingest, liquidity
+from regcalc.jobs import classify, enrich, haircut, ingest
 from regcalc.params import MATURITY_BUCKETS, RULE_BOOLEAN_COLUMNS, load_parameters
 
 FLAG_COLUMNS = RULE_BOOLEAN_COLUMNS  # insured, stable, operational, encumbered, domestic
@@ -28,7 +28,7 @@ def params():
 
 @pytest.fixture(scope="module")
 def table(spark, params):
-    return liquidity.classification_table(spark, params).collect()
+    return classify.classification_table(spark, params).collect()
 
 
 def _valid_combinations():
@@ -139,8 +139,8 @@ def test_enrich_converts_to_reporting_currency_and_buckets_maturity(spark):
     )
     out = enrich.enrich(deals, entities, counterparties, fx, 30).select(
         "deal_id",
-        "amount_rep",
-        "collateral_value_rep",
+        "amount_reporting_ccy",
+        "collateral_value_reporting_ccy",
         "maturity_bucket",
         "residual_maturity_days",
         "is_domestic",
@@ -150,8 +150,8 @@ def test_enrich_converts_to_reporting_currency_and_buckets_maturity(spark):
         [
             Row(
                 deal_id="A",
-                amount_rep=Decimal(100),
-                collateral_value_rep=None,
+                amount_reporting_ccy=Decimal(100),
+                collateral_value_reporting_ccy=None,
                 maturity_bucket="within_30d",
                 residual_maturity_days=30,
                 is_domestic=True,
@@ -159,8 +159,8 @@ def test_enrich_converts_to_reporting_currency_and_buckets_maturity(spark):
             ),
             Row(
                 deal_id="B",
-                amount_rep=Decimal(80),
-                collateral_value_rep=Decimal(40),
+                amount_reporting_ccy=Decimal(80),
+                collateral_value_reporting_ccy=Decimal(40),
                 maturity_bucket="beyond_30d",
                 residual_maturity_days=31,
                 is_domestic=True,
@@ -168,8 +168,8 @@ def test_enrich_converts_to_reporting_currency_and_buckets_maturity(spark):
             ),
             Row(
                 deal_id="C",
-                amount_rep=None,
-                collateral_value_rep=None,
+                amount_reporting_ccy=None,
+                collateral_value_reporting_ccy=None,
                 maturity_bucket="open",
                 residual_maturity_days=None,
                 is_domestic=None,
@@ -197,7 +197,8 @@ def test_unwind_of_short_repos_and_reverse_repos(spark, params):
     frame = spark.createDataFrame(
         [(d, p, h, b, Decimal(a), Decimal(c), e, Decimal(1)) for d, p, h, b, a, c, e in rows],
         "deal_id string, product_type string, hqla_class string, maturity_bucket string, "
-        f"amount_rep {MONEY.sql}, collateral_value_rep {MONEY.sql}, is_encumbered boolean, weight {RATE.sql}",
+        f"amount_reporting_ccy {MONEY.sql}, collateral_value_reporting_ccy {MONEY.sql}, "
+        f"is_encumbered boolean, weight {RATE.sql}",
     )
     out = haircut.apply_haircuts(frame, params).select(
         "deal_id", "weighted_amount", "unwind_level1", "unwind_level2a", "unwind_level2b"
@@ -295,7 +296,7 @@ def test_enrich_applies_an_undated_snapshot_to_every_date(spark):
         "as_of_date date, currency string, rate_to_usd double",
     )
     out = enrich.enrich(deals, entities, counterparties, fx, 30).select(
-        "deal_id", "counterparty_type", "amount_rep", "is_domestic", "reject_reason"
+        "deal_id", "counterparty_type", "amount_reporting_ccy", "is_domestic", "reject_reason"
     )
     expected = spark.createDataFrame(
         [

@@ -326,7 +326,7 @@ def test_small_bank_liq1_recomputed_from_deals_and_daily_rows(spark, small_bank_
             row_number = int(mapping[row.category_code])
             while row_number is not None:
                 sums = category_sums[(row.scenario, str(row.as_of_date), row.entity_id, row_number)]
-                sums[0] += row.amount_rep
+                sums[0] += row.amount_reporting_ccy
                 sums[1] += row.weighted_amount
                 row_number = parents[row_number]
     daily = {

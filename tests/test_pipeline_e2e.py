@@ -303,7 +303,7 @@ def test_lcr_command_prints_the_marts(pipeline, capsys, target):
     assert "no LCR rows for as-of 1999-01-01" in capsys.readouterr().err
 
 
-AMOUNTS = ("amount_rep", "weighted_amount", "unwind_level1", "unwind_level2a", "unwind_level2b")
+AMOUNTS = ("amount_reporting_ccy", "weighted_amount", "unwind_level1", "unwind_level2a", "unwind_level2b")
 LEVELS = {"L1": "hqla_level1", "L2A": "hqla_level2a", "L2B": "hqla_level2b"}
 
 

@@ -349,7 +349,11 @@ def test_rejected_rows_keep_raw_record_as_sent(rejected_rows):
             continue
         raw = row["raw_record"] if reason == "malformed_row" else _non_empty(json.loads(row["raw_record"]))
         assert raw == _expected_raw_record(text, reason), text
-        assert (row["category_code"], row["weighted_amount"], row["amount_rep"]) == (None, None, None), text
+        assert (row["category_code"], row["weighted_amount"], row["amount_reporting_ccy"]) == (
+            None,
+            None,
+            None,
+        ), text
     assert rejected_rows["X03"]["as_of_date"] is None
     assert rejected_rows["X03"]["reject_detail"] == "as_of_date: '2026-02-30'"
     assert rejected_rows["X02"]["reject_detail"] == "maturity_date: '31/10/2026'"

@@ -77,7 +77,7 @@ KEYS = {
     "fct_lcr_category": ("scenario", "as_of_date", "entity_id", "category_code"),
     "fct_deal_liquidity": ("scenario", "as_of_date", "deal_id"),
     "rpt_adjustment_rule_status": ("rule_id", "as_of_date", "scenario"),
-    "dim_adjustment": ("rule_id",),
+    "dim_adjustment_rule": ("rule_id",),
     "bridge_deal_adjustment": ("deal_row_key", "adjustment_key"),
     "mv_lcr_summary": ("scenario", "as_of_date", "entity_id", "category_code"),
 }
@@ -269,7 +269,8 @@ def test_fct_adjustment_audit_equals_the_spark_build_row_for_row(spark, built):
 STAR_TOTALS = {
     "fct_deal_liquidity": (
         ("scenario", "as_of_date", "date_key", "entity_key"),
-        ("amount", "amount_rep", "weighted_amount", "unwind_level1", "unwind_level2a", "unwind_level2b"),
+        ("amount", "amount_reporting_ccy", "weighted_amount", "unwind_level1", "unwind_level2a",
+         "unwind_level2b"),
     ),
     "fct_lcr": (
         ("scenario", "as_of_date", "date_key", "entity_key"),

@@ -46,9 +46,9 @@ def synthetic_manifest() -> dict:
         "int_lcr_components": ["int_lcr_category_totals__adjusted"],
         "int_lcr_components__adjusted": ["int_lcr_components", *RULE_SEEDS],
         "fct_lcr": ["int_lcr_components__adjusted", "param_lcr_caps"],
-        "dim_adjustment": list(RULE_SEEDS),
-        "fct_adjustment_audit": [*RULE_SEEDS, *POINT_MODELS.values(), "dim_adjustment"],
-        "rpt_adjustment_rule_status": ["dim_adjustment", "fct_adjustment_audit", "fct_lcr"],
+        "dim_adjustment_rule": list(RULE_SEEDS),
+        "fct_adjustment_audit": [*RULE_SEEDS, *POINT_MODELS.values(), "dim_adjustment_rule"],
+        "rpt_adjustment_rule_status": ["dim_adjustment_rule", "fct_adjustment_audit", "fct_lcr"],
         "dim_entity": ["stg_lake__entities"],
         "fct_lcr_entity_day": ["fct_lcr", "dim_entity"],
         "not_null_fct_lcr_lcr": ["fct_lcr"],  # a test: never selected by name
@@ -93,7 +93,7 @@ BASE_CONDITIONS = [
 BASE_ACTIONS = [
     ("R1", "weight", "override", "0.40"),
     ("R2", "total_outflows", "add", "2500000"),
-    ("R3", "amount_rep", "override", "0"),
+    ("R3", "amount_reporting_ccy", "override", "0"),
     ("R4", "weighted_amount", "multiply", "1.05"),
 ]
 BASE_PARAMETERS = [("L2B_CAP", "0.15", "Annex 1 para 6"), ("L2_CAP", "0.40", "Annex 1 para 6")]
@@ -147,9 +147,9 @@ def test_rule_value_changed_on_one_date(tmp_path):
     assert plan.points == ["deal"]
     assert plan.dates == ["2026-09-30"]
     assert plan.full_refresh is None and plan.rerun_jobs is None
-    assert plan.models == ["adjustment_actions", "dim_adjustment", *DOWNSTREAM_OF_DEAL_POINT]
+    assert plan.models == ["adjustment_actions", "dim_adjustment_rule", *DOWNSTREAM_OF_DEAL_POINT]
     assert plan.command() == (
-        "dbt build --select adjustment_actions dim_adjustment " + " ".join(DOWNSTREAM_OF_DEAL_POINT)
+        "dbt build --select adjustment_actions dim_adjustment_rule " + " ".join(DOWNSTREAM_OF_DEAL_POINT)
         + ' --vars \'{"recalc_dates": ["2026-09-30"]}\''
     )  # fmt: skip
     plan.skip_tests = True
@@ -163,8 +163,8 @@ def test_condition_of_a_component_rule_rebuilds_only_from_its_point(tmp_path):
     assert plan.points == ["lcr_components"]
     assert plan.dates == ["2026-09-29", "2026-09-30", "2026-10-01"]  # effective from 09-01, open
     assert plan.models == [
-        "adjustment_conditions", "dim_adjustment", "int_lcr_components__adjusted", "fct_adjustment_audit",
-        "fct_lcr", "rpt_adjustment_rule_status", "fct_lcr_entity_day",
+        "adjustment_conditions", "dim_adjustment_rule", "int_lcr_components__adjusted",
+        "fct_adjustment_audit", "fct_lcr", "rpt_adjustment_rule_status", "fct_lcr_entity_day",
     ]  # fmt: skip
 
 
@@ -174,7 +174,7 @@ def test_moved_effective_range_covers_old_and_new_dates(tmp_path):
     plan = plan_for(tmp_path, lake=lake, previous_lake=lake, rules=rules)
     assert plan.changes == ["rule R3 changed"]
     assert plan.dates == ["2026-09-29", "2026-09-30", "2026-10-01"]  # old 09-29.., new 10-01..; not 09-28
-    assert plan.models == ["adjustment_rules", "dim_adjustment", *DOWNSTREAM_OF_DEAL_POINT]
+    assert plan.models == ["adjustment_rules", "dim_adjustment_rule", *DOWNSTREAM_OF_DEAL_POINT]
 
 
 def test_new_approved_rule_changes_the_point_columns_so_the_selection_is_rebuilt(tmp_path):
@@ -190,7 +190,7 @@ def test_new_approved_rule_changes_the_point_columns_so_the_selection_is_rebuilt
     assert plan.full_refresh == "the columns of point deal change (rules added, removed or reordered)"
     assert plan.dates == []
     assert plan.models == [
-        "adjustment_actions", "adjustment_conditions", "adjustment_rules", "dim_adjustment",
+        "adjustment_actions", "adjustment_conditions", "adjustment_rules", "dim_adjustment_rule",
         *DOWNSTREAM_OF_DEAL_POINT,
     ]  # fmt: skip
     assert plan.command().endswith("fct_lcr_entity_day --full-refresh")
@@ -204,7 +204,7 @@ def test_unapproved_rule_edit_rebuilds_only_the_rule_tables(tmp_path):
     assert plan.dates == []
     assert plan.models == [
         "adjustment_rules",
-        "dim_adjustment",
+        "dim_adjustment_rule",
         "fct_adjustment_audit",
         "rpt_adjustment_rule_status",
     ]
@@ -275,7 +275,7 @@ PARTITIONED = (
     "int_deal_liquidity__adjusted", "int_lcr_category_totals__adjusted", "int_lcr_components__adjusted",
     "fct_lcr_category", "fct_lcr", "fct_adjustment_audit",
 )  # fmt: skip
-OTHER_TABLES = ("rpt_adjustment_rule_status", "dim_adjustment", "bridge_deal_adjustment", "dim_entity")
+OTHER_TABLES = ("rpt_adjustment_rule_status", "dim_adjustment_rule", "bridge_deal_adjustment", "dim_entity")
 LAKE_SCHEMA = "recalc_lake"
 
 

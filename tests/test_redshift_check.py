@@ -75,7 +75,7 @@ def test_project_sql_parses_as_redshift(tmp_path):
         "dim_counterparty": ("table", "all", None, None),
         "dim_date": ("table", "all", None, None),
         "dim_product": ("table", "all", None, None),
-        "dim_adjustment": ("table", "all", None, None),
+        "dim_adjustment_rule": ("table", "all", None, None),
         "fct_deal_liquidity": ("incremental", "entity_key", ["as_of_date"], None),
         "fct_lcr_category": ("incremental", "entity_key", ["as_of_date"], None),
         "fct_lcr": ("incremental", "entity_key", ["as_of_date"], None),

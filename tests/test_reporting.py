@@ -48,7 +48,7 @@ SELECT = [
     "+fct_deal_liquidity",
     "+fct_lcr_category",
     "+fct_liq1_entity_day",
-    "+dim_adjustment",
+    "+dim_adjustment_rule",
     "tag:regulatory",
 ]
 RULE = {

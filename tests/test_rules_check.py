@@ -114,7 +114,8 @@ EXPECTED = {
         ACTIONS_CSV,
         15,
         "field",
-        "weighted_amount is recomputed at point deal as amount_rep * weight; adjust its inputs instead",
+        "weighted_amount is recomputed at point deal as amount_reporting_ccy * weight; adjust its inputs "
+        "instead",
     ),
     "field changed twice": Problem(
         ACTIONS_CSV, 17, "field", "the rule changes this field twice; use one action"
@@ -166,7 +167,7 @@ def test_deal_point_as_the_checks_see_it():
     assert (deal.model, deal.key, deal.recompute) == (
         "int_deal_liquidity",
         ("as_of_date", "deal_id"),
-        {"weighted_amount": "amount_rep * weight"},
+        {"weighted_amount": "amount_reporting_ccy * weight"},
     )
     types = {"as_of_date": "date", "entity_id": "string", "amount": "number", "is_insured": "boolean"}
     assert {field: deal.fields[field] for field in types} == types

@@ -200,7 +200,7 @@ def test_dim_date_attributes(spark, star):
 
 @pytest.mark.e2e
 def test_bridge_lists_every_rule_of_every_adjusted_deal(spark, star):
-    rule_keys = {row["rule_id"]: row["adjustment_key"] for row in _table(spark, "dim_adjustment")}
+    rule_keys = {row["rule_id"]: row["adjustment_key"] for row in _table(spark, "dim_adjustment_rule")}
     expected = {
         (fact["deal_row_key"], rule_keys[rule_id])
         for fact in _table(spark, "fct_deal_liquidity")

@@ -142,7 +142,7 @@ select * from final
 
 {#
   A value the point recomputes from adjusted inputs (vars.adjustment_points.<point>.recompute), as
-  its column's type: weighted_amount = amount_rep x weight rounded HALF_UP to the money scale, as the
+  its column's type: weighted_amount = amount_reporting_ccy x weight rounded HALF_UP to the money scale, as the
   haircut job rounds it.
 #}
 {% macro adjustment_recomputed(expression, data_type) %}

@@ -91,7 +91,7 @@
 {#
   approved | unapproved | self_approved, the SQL of a rule row of `relation` (the seed
   adjustment_rules): only approved rules are applied (four eyes). The one definition in dbt: the
-  rule set loaded above and dim_adjustment use it; python/regcalc/rules.py approval_status says the
+  rule set loaded above and dim_adjustment_rule use it; python/regcalc/rules.py approval_status says the
   same for `regcalc rules check` and recalc, and tests/test_adjustments.py proves they agree.
 #}
 {% macro adjustment_approval_status(relation) -%}

@@ -86,13 +86,13 @@ final as (
         end as bcbs_paragraph,
         with_rates.amount,
         with_rates.fx_rate,
-        with_rates.amount_rep,
-        with_rates.collateral_value_rep,
+        with_rates.amount_reporting_ccy,
+        with_rates.collateral_value_reporting_ccy,
         coalesce(with_rates.override_rate, with_rates.rate) as rate,
         coalesce(with_rates.override_rate, with_rates.weight) as weight,
         case
             when with_rates.override_rate is null then with_rates.weighted_amount
-            else {{ money('with_rates.amount_rep * with_rates.override_rate') }}
+            else {{ money('with_rates.amount_reporting_ccy * with_rates.override_rate') }}
         end as weighted_amount,
         with_rates.unwind_level1,
         with_rates.unwind_level2a,

@@ -16,7 +16,7 @@ final as (
         deals.reporting_currency,
         deals.lcr_section,
         deals.hqla_level,
-        {{ money('sum(deals.amount_rep)') }} as amount_rep,
+        {{ money('sum(deals.amount_reporting_ccy)') }} as amount_reporting_ccy,
         {{ money('sum(deals.weighted_amount)') }} as weighted_amount,
         {{ money('sum(deals.unwind_level1)') }} as unwind_level1,
         {{ money('sum(deals.unwind_level2a)') }} as unwind_level2a,

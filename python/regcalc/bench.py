@@ -89,7 +89,7 @@ weighted as (
         k.amount * k.fx_rate * cat.weight as weighted,
         case when k.product_type in ('repo', 'reverse_repo') and k.maturity_bucket <> 'beyond_30d'
              and col.level is not null then true else false end as unwinds,
-        k.product_type, k.amount * k.fx_rate as amount_rep,
+        k.product_type, k.amount * k.fx_rate as amount_reporting_ccy,
         k.collateral_market_value * k.fx_rate * coalesce(col.weight, 0) as collateral_value,
         col.level as collateral_level, coalesce(k.is_encumbered, false) as is_encumbered
     from classified k
@@ -100,8 +100,9 @@ unwound as (
     select *,
         case when not unwinds then 0
              when product_type = 'repo'
-                 then -amount_rep + (case when collateral_level = 'L1' then collateral_value else 0 end)
-             else amount_rep
+                 then -amount_reporting_ccy
+                     + (case when collateral_level = 'L1' then collateral_value else 0 end)
+             else amount_reporting_ccy
                  - (case when collateral_level = 'L1' and not is_encumbered then collateral_value else 0 end)
         end as u1,
         case when not unwinds or collateral_level <> 'L2A' then 0

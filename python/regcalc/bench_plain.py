@@ -101,7 +101,7 @@ def plain_deal_level(spark: SparkSession, input_dir: Path, params: Parameters, o
         .join(F.broadcast(categories), "category_code")
         .join(F.broadcast(collateral), "hqla_class", "left")
     )
-    amount_rep = F.col("amount") * F.col("fx_rate")
+    amount_reporting_ccy = F.col("amount") * F.col("fx_rate")
     collateral_value = (
         F.col("collateral_market_value") * F.col("fx_rate") * F.coalesce("collateral_weight", F.lit(0.0))
     )
@@ -124,13 +124,14 @@ def plain_deal_level(spark: SparkSession, input_dir: Path, params: Parameters, o
 
     level1 = (
         F.when(~unwinds, 0.0)
-        .when(repo, -amount_rep + F.when(level == "L1", collateral_value).otherwise(0.0))
-        .otherwise(amount_rep - F.when((level == "L1") & free, collateral_value).otherwise(0.0))
+        .when(repo, -amount_reporting_ccy + F.when(level == "L1", collateral_value).otherwise(0.0))
+        .otherwise(amount_reporting_ccy - F.when((level == "L1") & free, collateral_value).otherwise(0.0))
     )
     rows = classified.select(
         "deal_id", "entity_id", "counterparty_id", "counterparty_type", "product_type", "currency", "amount",
         "maturity_bucket", "reporting_currency", "fx_rate", "category_code", "lcr_section", "hqla_level",
-        "weight", amount_rep.alias("amount_rep"), (amount_rep * F.col("weight")).alias("weighted_amount"),
+        "weight", amount_reporting_ccy.alias("amount_reporting_ccy"),
+        (amount_reporting_ccy * F.col("weight")).alias("weighted_amount"),
         level1.alias("unwind_level1"), unwind_of("L2A").alias("unwind_level2a"),
         unwind_of("L2B").alias("unwind_level2b"), "as_of_date",
     )  # fmt: skip

@@ -88,9 +88,9 @@ def stage_of(point: str) -> str:
 
 LEVELS = (("1", "level1"), ("2A", "level2a"), ("2B", "level2b"))
 DEAL_COLUMNS = (
-    "deal_id", "category_code", "counterparty_id", "product_type", "currency", "amount", "amount_rep",
-    "rate", "weight", "contribution", "classification_rule", "parameter_table", "bcbs_paragraph",
-    "adjustment_rule_ids",
+    "deal_id", "category_code", "counterparty_id", "product_type", "currency", "amount",
+    "amount_reporting_ccy", "rate", "weight", "contribution", "classification_rule", "parameter_table",
+    "bcbs_paragraph", "adjustment_rule_ids",
 )  # fmt: skip
 RULE_COLUMNS = ("description", "priority", "author", "approver", "approved_at", "reference")
 # a row of fct_adjustment_audit as explain reads it: which rule changed which field of which row, how

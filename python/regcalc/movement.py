@@ -276,7 +276,7 @@ def movement(
     rules_from, rules_to = _rules(marts, entity, first, scenario), _rules(marts, entity, second, scenario)
     described = {
         row["rule_id"]: row["description"]
-        for row in marts.query(f"select rule_id, description from {marts.relation('dim_adjustment')}")
+        for row in marts.query(f"select rule_id, description from {marts.relation('dim_adjustment_rule')}")
     }
 
     def rules(ids: set[str]) -> list[dict]:

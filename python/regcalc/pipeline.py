@@ -20,7 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from regcalc import __version__, contract, spark_errors
-from regcalc.jobs import enrich, haircut, ingest, liquidity
+from regcalc.jobs import classify, enrich, haircut, ingest
 from regcalc.lake import PARTITION_COLUMN, Lake
 from regcalc.params import REGULATORY_DIR, Parameters, load_parameters
 from regcalc.progress import Progress
@@ -43,8 +43,8 @@ DEAL_COLUMNS = lake_columns("deal_liquidity")
 # Derived values that mean nothing on a rejected row: nulled there so no aggregate can pick them up.
 _DERIVED_COLUMNS = (
     "fx_rate",
-    "amount_rep",
-    "collateral_value_rep",
+    "amount_reporting_ccy",
+    "collateral_value_reporting_ccy",
     "classification_rule",
     "category_code",
     "lcr_section",
@@ -101,7 +101,7 @@ def deal_liquidity(
                 params.horizon_days,
             )
         )
-        .transform(lambda frame: liquidity.classify(frame, rules))
+        .transform(lambda frame: classify.apply_classification(frame, rules))
         .transform(lambda frame: haircut.apply_haircuts(frame, params))
     )
     rejected = F.col("reject_reason").isNotNull()
@@ -182,7 +182,7 @@ def run_jobs(
     datasets = [DEAL_DATASET, *references]
     try:
         with (
-            progress.stage("jobs: ingest -> enrich -> liquidity -> haircut (one Spark plan), stage"),
+            progress.stage("jobs: ingest -> enrich -> classify -> haircut (one Spark plan), stage"),
             spark_errors.translated(
                 f"jobs over deals {sources['deals'].path} into lake {lake.uri}",
                 "check the deals files and that the lake is writable; nothing was published",
@@ -190,7 +190,7 @@ def run_jobs(
         ):
             lake.stage(
                 deal_liquidity(
-                    raw_deals, reference_frames, params, liquidity.classification_table(spark, params), run_id
+                    raw_deals, reference_frames, params, classify.classification_table(spark, params), run_id
                 ),
                 run_id,
                 DEAL_DATASET,

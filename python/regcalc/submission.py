@@ -128,11 +128,12 @@ def _digest(rows: list[dict]) -> str:
 
 def build_digests(marts: Marts) -> tuple[str, str]:
     """(parameters digest, rules digest) of what the marts were built with: the rows of the regulatory
-    and reporting seed tables, and of dim_adjustment (each rule with conditions, actions, dates, approval)."""
+    and reporting seed tables, and of dim_adjustment_rule (each rule with conditions, actions, dates,
+    approval)."""
     parameters = []
     for seed in PARAMETER_SEEDS:
         parameters += [{"seed": seed, **row} for row in marts.query(f"select * from {marts.relation(seed)}")]
-    rules = marts.query(f"select * from {marts.relation('dim_adjustment')}")
+    rules = marts.query(f"select * from {marts.relation('dim_adjustment_rule')}")
     return _digest(parameters), _digest(rules)
 
 

@@ -34,7 +34,7 @@ final as (
         categories.parameter_set,
         overrides.national_reference as rate_override_reference,
         overrides.rate as override_rate,
-        categories.amount_rep as unweighted_amount,
+        categories.amount_reporting_ccy as unweighted_amount,
         categories.weighted_amount,
         categories.deal_count,
         categories.run_id

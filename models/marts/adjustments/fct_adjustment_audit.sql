@@ -7,7 +7,7 @@
 -- depends_on: {{ adjustment_point_refs() }}
 with rules as (
 
-    select * from {{ ref('dim_adjustment') }}
+    select * from {{ ref('dim_adjustment_rule') }}
 
 ),
 

@@ -5,7 +5,7 @@
 -- var('scenarios') may leave one out): an unapproved stress rule must still show as unapproved.
 with rules as (
 
-    select * from {{ ref('dim_adjustment') }}
+    select * from {{ ref('dim_adjustment_rule') }}
 
 ),
 

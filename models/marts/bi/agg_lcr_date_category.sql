@@ -19,7 +19,7 @@ final as (
         count(*) as entity_count,
         sum(categories.deal_count) as deal_count,
         sum(categories.adjusted_deal_count) as adjusted_deal_count,
-        {{ money('sum(categories.amount_rep)') }} as amount_rep,
+        {{ money('sum(categories.amount_reporting_ccy)') }} as amount_reporting_ccy,
         {{ money('sum(categories.weighted_amount)') }} as weighted_amount
     from categories
     where categories.scenario = 'base'

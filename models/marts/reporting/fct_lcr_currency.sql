@@ -38,7 +38,7 @@ components as (
         deals.currency,
         deals.reporting_currency,
         {{ lcr_component_sums('deals') }},
-        {{ money('sum(case when liability_products.product_type is not null then deals.amount_rep else 0 end)') }}
+        {{ money('sum(case when liability_products.product_type is not null then deals.amount_reporting_ccy else 0 end)') }}
             as liabilities,
         count(*) as deal_count,
         max(deals.run_id) as run_id

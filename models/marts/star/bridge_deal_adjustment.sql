@@ -6,7 +6,7 @@
     fact_key='deal_row_key',
     list_column='adjustment_rule_ids',
     separator=',',
-    dimension=ref('dim_adjustment'),
+    dimension=ref('dim_adjustment_rule'),
     dimension_column='rule_id',
     dimension_key='adjustment_key',
 ) }}

@@ -13,6 +13,6 @@
     ],
     degenerate=['scenario', 'as_of_date', 'entity_id', 'category_code', 'reporting_currency', 'lcr_section',
                 'hqla_level', 'parameter_set', 'is_adjusted', 'adjustment_rule_ids', 'run_id'],
-    measures=['amount_rep', 'weighted_amount', 'unwind_level1', 'unwind_level2a', 'unwind_level2b', 'deal_count',
+    measures=['amount_reporting_ccy', 'weighted_amount', 'unwind_level1', 'unwind_level2a', 'unwind_level2b', 'deal_count',
               'adjusted_deal_count'],
 ) }}

@@ -58,8 +58,8 @@ def enrich(
     days = F.datediff(F.col("maturity_date"), F.col("as_of_date"))
     enriched = (
         joined.withColumn("fx_rate", fx_rate)
-        .withColumn("amount_rep", money(F.col("amount") * exact_rate))
-        .withColumn("collateral_value_rep", money(F.col("collateral_market_value") * exact_rate))
+        .withColumn("amount_reporting_ccy", money(F.col("amount") * exact_rate))
+        .withColumn("collateral_value_reporting_ccy", money(F.col("collateral_market_value") * exact_rate))
         .withColumn("residual_maturity_days", days)
         .withColumn(
             "maturity_bucket",

@@ -44,10 +44,10 @@ def apply_haircuts(deals: DataFrame, params: Parameters) -> DataFrame:
     # Unwinding a repo returns the cash borrowed and gets the pledged collateral back; unwinding a
     # reverse repo gets the cash lent back and returns the collateral received (only if we still
     # hold it, i.e. it was not re-used).
-    cash_leg = F.when(is_repo, -F.col("amount_rep")).otherwise(F.col("amount_rep"))
+    cash_leg = F.when(is_repo, -F.col("amount_reporting_ccy")).otherwise(F.col("amount_reporting_ccy"))
     zero = F.lit(0).cast(MONEY.sql)
     collateral_value = money(
-        F.col("collateral_value_rep")
+        F.col("collateral_value_reporting_ccy")
         * F.coalesce(
             F.element_at(_literal_map(collateral_weight), F.col("hqla_class")).cast(RATE.sql),
             F.lit(0).cast(RATE.sql),
@@ -64,7 +64,7 @@ def apply_haircuts(deals: DataFrame, params: Parameters) -> DataFrame:
         return money(F.when(in_horizon, contribution).otherwise(zero))
 
     return (
-        deals.withColumn("weighted_amount", money(F.col("amount_rep") * F.col("weight")))
+        deals.withColumn("weighted_amount", money(F.col("amount_reporting_ccy") * F.col("weight")))
         .withColumn("unwind_level1", unwind("L1"))
         .withColumn("unwind_level2a", unwind("L2A"))
         .withColumn("unwind_level2b", unwind("L2B"))

@@ -1,5 +1,5 @@
 -- Each LIQ1 row that categories report in directly (no row adds into it) equals the deals of
--- fct_deal_liquidity whose category liq1_category_rows maps to it: unweighted = sum of amount_rep,
+-- fct_deal_liquidity whose category liq1_category_rows maps to it: unweighted = sum of amount_reporting_ccy,
 -- weighted = sum of weighted_amount, plus what rules of the entity_category point changed in those
 -- categories (fct_adjustment_audit deltas). Exact: tolerance 0. A row here is a difference.
 with daily as (
@@ -53,7 +53,7 @@ deal_sums as (
         deals.as_of_date,
         deals.entity_id,
         category_rows.liq1_row,
-        sum(deals.amount_rep) as unweighted_value,
+        sum(deals.amount_reporting_ccy) as unweighted_value,
         sum(deals.weighted_amount) as weighted_value
     from deals
     inner join category_rows
@@ -80,7 +80,7 @@ audit_sums as (
         audit.as_of_date,
         category_keys.entity_id,
         category_rows.liq1_row,
-        sum(case when audit.field = 'amount_rep' then audit.delta else 0 end) as unweighted_delta,
+        sum(case when audit.field = 'amount_reporting_ccy' then audit.delta else 0 end) as unweighted_delta,
         sum(case when audit.field = 'weighted_amount' then audit.delta else 0 end) as weighted_delta
     from audit
     inner join category_keys

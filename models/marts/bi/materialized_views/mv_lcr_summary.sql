@@ -21,7 +21,7 @@ final as (
         categories.hqla_level,
         categories.deal_count,
         categories.adjusted_deal_count,
-        categories.amount_rep,
+        categories.amount_reporting_ccy,
         categories.weighted_amount,
         categories.adjusted_deal_count > 0 or categories.is_adjusted as has_adjustments
     from categories

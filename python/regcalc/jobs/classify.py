@@ -1,4 +1,4 @@
-"""Liquidity: Basel classification of every deal into one LCR category and its weight.
+"""Classify: Basel classification of every deal into one LCR category and its weight.
 
 The ordered first-match rules of seeds/regulatory/lcr_classification_rules.csv become one CASE
 expression, evaluated on every combination of the attributes the rules test; deals then take
@@ -109,7 +109,7 @@ def classification_table(spark: SparkSession, params: Parameters) -> DataFrame:
     )
 
 
-def classify(deals: DataFrame, table: DataFrame) -> DataFrame:
+def apply_classification(deals: DataFrame, table: DataFrame) -> DataFrame:
     """Attach classification_rule, category_code, lcr_section, rate, weight and their lineage."""
     keyed = deals.withColumns(
         {
