@@ -152,7 +152,10 @@ class Line:
     category: str  # category code (same names as the seed table, for deal-level comparison)
     kind: str  # hqla | outflow | inflow | excluded
     amount: Fraction  # converted amount (exact)
-    rate: float  # haircut for hqla lines, run-off / inflow rate otherwise
+    # the line's parameter, in the field of its kind (the others None; all None for excluded)
+    haircut: Fraction | None  # hqla
+    run_off_rate: Fraction | None  # outflow
+    inflow_rate: Fraction | None  # inflow
     value: Fraction  # hqla: amount * (1 - haircut); outflow / inflow: amount * rate; excluded: 0
     level: str | None  # L1 / L2A / L2B for hqla lines
     unwind_l1: Fraction = Fraction(0)
@@ -218,6 +221,17 @@ def exact(rate: float) -> Fraction:
     return Fraction(repr(rate))
 
 
+def section_rates(kind: str, rate: float) -> tuple[Fraction | None, Fraction | None, Fraction | None]:
+    """(haircut, run_off_rate, inflow_rate) of a line of `kind` whose classify() rate is `rate`: the exact
+    rate in the field of its kind, None in the others (all None for an excluded line)."""
+    value = exact(rate)
+    return (
+        value if kind == "hqla" else None,
+        value if kind == "outflow" else None,
+        value if kind == "inflow" else None,
+    )
+
+
 def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
@@ -266,7 +280,8 @@ def classify(
     domestic: bool,
     bucket: str,
 ) -> tuple[str, str, float]:
-    """Return (category_code, kind, rate). For hqla, rate is the haircut."""
+    """Return (category_code, kind, rate). For hqla, rate is the haircut; 0 for excluded (section_rates
+    puts it in the deal's haircut, run_off_rate or inflow_rate)."""
     within = bucket != "beyond_30d"  # open counts as callable now
 
     if product in {"cash", "central_bank_reserve"} and encumbered:
@@ -546,6 +561,7 @@ def _deal_line(rec, counterparties, entities, fx) -> tuple[str | None, Line | No
         domestic,
         bucket,
     )
+    haircut, run_off_rate, inflow_rate = section_rates(kind, rate)
     level = None
     if kind == "hqla":
         value = amount_rc * (1 - exact(rate))
@@ -579,7 +595,9 @@ def _deal_line(rec, counterparties, entities, fx) -> tuple[str | None, Line | No
         category=category,
         kind=kind,
         amount=amount_rc,
-        rate=rate,
+        haircut=haircut,
+        run_off_rate=run_off_rate,
+        inflow_rate=inflow_rate,
         value=value,
         level=level,
         unwind_l1=unwind_l1,
@@ -657,9 +675,11 @@ if __name__ == "__main__":  # print the oracle's view of a folder: python tests/
 
     result = evaluate(Path(sys.argv[1]))
     for ln in result.lines:
+        parameters = (("haircut", ln.haircut), ("run-off", ln.run_off_rate), ("inflow", ln.inflow_rate))
+        parameter = next((f"{name} {float(v):.2f}" for name, v in parameters if v is not None), "excluded")
         print(
             f"{ln.entity_id} {ln.as_of_date} {ln.deal_id:5} {ln.category:30} {float(ln.amount):12.4f} "
-            f"x {ln.rate:.2f} = {float(ln.value):12.4f}  unwind L1 {float(ln.unwind_l1):+.4f} "
+            f"{parameter} = {float(ln.value):12.4f}  unwind L1 {float(ln.unwind_l1):+.4f} "
             f"{ln.unwind_level or ''} {float(ln.unwind_value):+.4f}"
         )
     for row in result.lcr_rows:

@@ -303,7 +303,7 @@ INVALID_ACTIONS = [
     ("X03-OPERATOR", "weight", "multiply", "2"),
     ("X04-OPERATION", "entity_id", "multiply", "2"),
     ("X04-OPERATION", "weight", "divide", "2"),
-    ("X05-VALUE", "rate", "override", "lots"),
+    ("X05-VALUE", "run_off_rate", "override", "lots"),
     ("X05-VALUE", "amount", "add", "1,5"),
     ("X05-VALUE", "is_insured", "override", "maybe"),
     ("X06-DATES", "weight", "multiply", "2"),
@@ -312,8 +312,8 @@ INVALID_ACTIONS = [
     ("X09-CONFLICT-B", "weight", "override", "0.6"),
     ("X10-KEY-DERIVED", "deal_id", "override", "D99"),
     ("X10-KEY-DERIVED", "weighted_amount", "multiply", "2"),
-    ("X10-KEY-DERIVED", "rate", "multiply", "2"),
-    ("X10-KEY-DERIVED", "rate", "add", "1"),
+    ("X10-KEY-DERIVED", "run_off_rate", "multiply", "2"),
+    ("X10-KEY-DERIVED", "run_off_rate", "add", "1"),
     ("X11-MISC", "weight", "multiply", "2"),
     ("X13-PRIORITY-A", "amount", "override", "1"),
     ("X13-PRIORITY-B", "amount", "override", "2"),
@@ -322,7 +322,7 @@ INVALID_ACTIONS = [
     ("X15-HUGE", "weight", "multiply", "1e400"),
     ("X16-UNAPPROVED-OVERRIDE", "weight", "override", "0.7"),
     ("X17-DECIMALS", "weight", "override", "0.1234567"),
-    ("X17-DECIMALS", "rate", "multiply", "1000"),
+    ("X17-DECIMALS", "run_off_rate", "multiply", "1000"),
     ("X17-DECIMALS", "amount_reporting_ccy", "add", "1.5e-7"),
 ]
 # One entry per problem: a regex that one line of the error must match.
@@ -360,7 +360,8 @@ EXPECTED_PROBLEMS = {
     r"is not a number",
     "is null with value": CONDITIONS_CSV + r"X05-VALUE field hqla_class: column value: is null takes no "
     r"value",
-    "override not a number": ACTIONS_CSV + r"X05-VALUE field rate: column value: 'lots' is not a number",
+    "override not a number": ACTIONS_CSV + r"X05-VALUE field run_off_rate: column value: 'lots' is not a "
+    r"number",
     "add not a number": ACTIONS_CSV + r"X05-VALUE field amount: column value: '1,5' is not a number",
     "override not a boolean": ACTIONS_CSV + r"X05-VALUE field is_insured: column value: 'maybe' is not "
     r"true or false",
@@ -376,8 +377,8 @@ EXPECTED_PROBLEMS = {
     r"point deal and cannot be changed",
     "recomputed field": ACTIONS_CSV + r"X10-KEY-DERIVED field weighted_amount: column field: weighted_amount "
     r"is recomputed at point deal as amount_reporting_ccy \* weight; adjust its inputs instead",
-    "field changed twice": ACTIONS_CSV + r"X10-KEY-DERIVED field rate: the rule changes this field twice; "
-    r"use one action",
+    "field changed twice": ACTIONS_CSV + r"X10-KEY-DERIVED field run_off_rate: the rule changes this field "
+    r"twice; use one action",
     "priority": RULES_CSV + r"X11-MISC: column priority: 'high' is not an integer",
     "scenario": RULES_CSV + r"X11-MISC: column scenario: 'not a name' must be a name",
     "no action": RULES_CSV + r"X12-NO-ACTION: has no action in adjustment_actions\.csv",
@@ -395,8 +396,8 @@ EXPECTED_PROBLEMS = {
     r"'0\.0000001' has more than 6 decimals \(decimal\(38,6\)\)",
     "override too many decimals": ACTIONS_CSV + r"X17-DECIMALS field weight: column value: '0\.1234567' has "
     r"more than 6 decimals \(decimal\(9,6\)\)",
-    "factor too many integer digits": ACTIONS_CSV + r"X17-DECIMALS field rate: column value: '1000' has "
-    r"more than 3 integer digits \(decimal\(9,6\)\)",
+    "factor too many integer digits": ACTIONS_CSV + r"X17-DECIMALS field run_off_rate: column value: '1000' "
+    r"has more than 3 integer digits \(decimal\(9,6\)\)",
     "exponent too many decimals": ACTIONS_CSV
     + r"X17-DECIMALS field amount_reporting_ccy: column value: '1\.5e-7' "
     r"has more than 6 decimals \(decimal\(38,6\)\)",

@@ -113,7 +113,12 @@ def test_parameter_set_shows_in_the_lcr_the_deals_and_liq1(spark, case_build):
         ("B1", "2026-09-30"): "BCBS238",
     }
     deals = {
-        (row.entity_id, row.deal_id): (row.parameter_set, row.parameter_table, row.bcbs_paragraph, row.rate)
+        (row.entity_id, row.deal_id): (
+            row.parameter_set,
+            row.parameter_table,
+            row.bcbs_paragraph,
+            row.run_off_rate,
+        )
         for row in spark.sql(
             f"select * from {SCHEMA}.fct_deal_liquidity where as_of_date = date'2026-09-30'"
             " and deal_id in ('D04', 'D05', 'D06', 'D52')"

@@ -96,6 +96,82 @@ def test_impact_json_is_one_document():
     )
 
 
+def _deal(deal_id, category, amount_rep, rates, weight, contribution) -> dict:
+    """A top deal of an explain document (fewer columns than explain gives; render shows those it gets)."""
+    haircut, run_off_rate, inflow_rate = rates
+    return {
+        "deal_id": deal_id,
+        "category_code": category,
+        "amount_rep": amount_rep,
+        "haircut": haircut,
+        "run_off_rate": run_off_rate,
+        "inflow_rate": inflow_rate,
+        "weight": weight,
+        "contribution": contribution,
+    }
+
+
+def test_explain_text_shows_the_rate_columns_of_the_deals_listed():
+    """The unwind of a repo (outflow, run-off rate 15%) and a reverse repo (inflow, 0%): the table shows
+    run_off_rate and inflow_rate, with a blank where a deal has none, and no haircut column (no HQLA deal
+    is listed); rates and weights as written, amounts with 2 decimals."""
+    document = {
+        "metric": "unwind_level1",
+        "entity_id": "E1",
+        "as_of_date": "2026-09-30",
+        "scenario": "base",
+        "value": -60.0,
+        "reporting_currency": "USD",
+        "formula": [
+            {
+                "name": "unwind_level1",
+                "formula": "sum",
+                "with_values": "-100.00 + 40.00",
+                "value": -60.0,
+                "note": "Annex 1 para 6",
+            },
+        ],
+        "caps": [],
+        "components": [
+            {
+                "component": "unwind_level1",
+                "description": "Level 1 change on unwinding secured transactions <= 30d",
+                "value": -60.0,
+                "deal_count": 2,
+                "stages": {"unadjusted": -60.0, "after_deal_rules": -60.0},
+                "rules_by_stage": {"after_deal_rules": []},
+                "categories": [],
+                "top_deals": [
+                    _deal("R1", "OUT_SECURED_L2A", 100.0, (None, 0.15, None), 0.15, -100.0),
+                    _deal("V1", "IN_REVREPO_L1", 40.0, (None, None, 0.0), 0.0, 40.0),
+                ],
+                "other_deals": {"count": 0, "amount": 0.0},
+            }
+        ],
+        "adjustments": [],
+    }
+    assert render.explain_text(document, top=5) == "\n".join(
+        [
+            "unwind_level1 of E1 on 2026-09-30, scenario base: -60.00  (fct_lcr; amounts in USD)",
+            "",
+            "Formula (BCBS 238)",
+            "  unwind_level1 = sum",
+            "                = -100.00 + 40.00 = -60.00    [Annex 1 para 6]",
+            "",
+            "Components",
+            "  unwind_level1 = -60.00  (Level 1 change on unwinding secured transactions <= 30d; 2 deals)",
+            "    unadjusted -60.00 -> after deal rules -60.00",
+            "    top 2 deals of 2:",
+            "      deal_id    category_code  amount_rep  run_off_rate  inflow_rate  weight  contribution",
+            "           R1  OUT_SECURED_L2A      100.00          0.15                 0.15       -100.00",
+            "           V1    IN_REVREPO_L1       40.00                          0       0         40.00",
+            "",
+            "Adjustment rules that changed rows feeding it (fct_adjustment_audit, scenario base)",
+            "  none",
+        ]
+    )
+
+
 def test_progress_prints_plain_lines_when_not_on_a_terminal():
     stream = io.StringIO()  # not a terminal
     progress = Progress(stream=stream)

@@ -5,7 +5,7 @@
   point), one projection computes every adjusted value, so the plan stays small however many rules
   there are. Output columns: the upstream model's documented columns (recomputed ones recomputed),
   `scenario`, `is_adjusted`, `adjustment_rule_ids`, and per rule `adj_<n>_hit` with
-  `adj_<n>__<field>_before` / `_after` for the audit. A decimal field (money, rate) keeps its type: rule
+  `adj_<n>__<field>_before` / `_after` for the audit. A decimal field (money_type, rate_type) keeps its type: rule
   values are cast to it, each result and each recomputed value is rounded HALF_UP to its scale, like
   the Spark jobs round theirs (macro as_type).
 
@@ -212,7 +212,7 @@ select * from final
 {#
   A typed SQL literal of a CSV value. Values were validated first; numbers are re-rendered from
   their parsed float and dates from their checked text, so no CSV text reaches the SQL unquoted. A
-  number for a decimal field (`decimal_type`: money, rate) is that type, cast from its text as
+  number for a decimal field (`decimal_type`: money_type, rate_type) is that type, cast from its text as
   written: exact (validation refused one with more decimals than the type holds).
 #}
 {% macro adjustment_literal(value, type_class, decimal_type=none) %}

@@ -15,7 +15,7 @@
   {{ return([match.group(2) | int, match.group(3) | int] if match else none) }}
 {% endmacro %}
 
-{# `data_type` if it is a decimal (money, rate), else none. #}
+{# `data_type` if it is a decimal (money_type, rate_type), else none. #}
 {% macro decimal_type(data_type) %}
   {{ return(data_type if decimal_precision_scale(data_type) is not none else none) }}
 {% endmacro %}

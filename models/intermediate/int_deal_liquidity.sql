@@ -2,7 +2,8 @@
 -- materialized once, in the lake, with their lineage (rule, parameter row, BCBS paragraph).
 -- The lake holds BCBS 238's rates (the base parameter set); here each deal takes its entity's
 -- parameter set (param_entity_sets, the row '*' for any entity not listed) and a flow category that
--- set overrides (param_rate_overrides) takes the national rate, with the override as its lineage.
+-- set overrides (param_rate_overrides) takes the national rate as its run_off_rate or inflow_rate and
+-- weight, with the override as its lineage.
 with deals as (
 
     select * from {{ ref('stg_lake__deal_liquidity') }}
@@ -88,7 +89,14 @@ final as (
         with_rates.fx_rate,
         with_rates.amount_reporting_ccy,
         with_rates.collateral_value_reporting_ccy,
-        coalesce(with_rates.override_rate, with_rates.rate) as rate,
+        with_rates.haircut,
+        -- the override is the rate of the category's own section (it joined only flow sections)
+        case
+            when with_rates.lcr_section = 'outflow' then coalesce(with_rates.override_rate, with_rates.run_off_rate)
+        end as run_off_rate,
+        case
+            when with_rates.lcr_section = 'inflow' then coalesce(with_rates.override_rate, with_rates.inflow_rate)
+        end as inflow_rate,
         coalesce(with_rates.override_rate, with_rates.weight) as weight,
         case
             when with_rates.override_rate is null then with_rates.weighted_amount

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from regcalc.marts import Marts
+from regcalc.params import SECTION_RATE_COLUMNS
 from regcalc.render import amount as _amount
 from regcalc.rules import Point, load_points
 from regcalc.settings import RegcalcError
@@ -89,8 +90,8 @@ def stage_of(point: str) -> str:
 LEVELS = (("1", "level1"), ("2A", "level2a"), ("2B", "level2b"))
 DEAL_COLUMNS = (
     "deal_id", "category_code", "counterparty_id", "product_type", "currency", "amount",
-    "amount_reporting_ccy", "rate", "weight", "contribution", "classification_rule", "parameter_table",
-    "bcbs_paragraph", "adjustment_rule_ids",
+    "amount_reporting_ccy", *SECTION_RATE_COLUMNS.values(), "weight", "contribution", "classification_rule",
+    "parameter_table", "bcbs_paragraph", "adjustment_rule_ids",
 )  # fmt: skip
 RULE_COLUMNS = ("description", "priority", "author", "approver", "approved_at", "reference")
 # a row of fct_adjustment_audit as explain reads it: which rule changed which field of which row, how

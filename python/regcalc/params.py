@@ -39,6 +39,9 @@ RULE_BOOLEAN_COLUMNS = (
 )
 MATURITY_BUCKETS = ("open", "within_30d", "beyond_30d")
 HQLA_LEVELS = ("L1", "L2A", "L2B")
+# The parameter of a deal's row, one column per LCR section (the Category fields, the lake's and the models'
+# deal columns): null outside its section, all null for an excluded deal; weight is the factor applied.
+SECTION_RATE_COLUMNS = {"hqla": "haircut", "outflow": "run_off_rate", "inflow": "inflow_rate"}
 
 
 @dataclass(frozen=True)
@@ -47,12 +50,15 @@ class Category:
 
     code: str
     section: str  # hqla | outflow | inflow | excluded
-    rate: Decimal  # haircut (hqla), run-off rate (outflow), inflow rate (inflow), 0 (excluded)
-    weight: Decimal  # multiplier of the amount: 1 - haircut for HQLA, the rate for flows, 0 if excluded
-    hqla_level: str | None
-    hqla_class: str | None
+    weight: Decimal  # the applied factor of the amount: 1 - haircut (hqla), the rate (flows), 0 (excluded)
     parameter_table: str
     bcbs_paragraph: str
+    # The parameter of the row, in the field of its section (SECTION_RATE_COLUMNS; the others None).
+    haircut: Decimal | None = None  # hqla
+    run_off_rate: Decimal | None = None  # outflow
+    inflow_rate: Decimal | None = None  # inflow
+    hqla_level: str | None = None
+    hqla_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,12 +150,12 @@ def load_parameters(directory: Path = REGULATORY_DIR) -> Parameters:
             Category(
                 row["category_code"],
                 "hqla",
-                haircut,
                 1 - haircut,
-                row["hqla_level"],
-                hqla_class,
                 "param_hqla_haircuts",
                 row["bcbs_paragraph"],
+                haircut=haircut,
+                hqla_level=row["hqla_level"],
+                hqla_class=hqla_class,
             ),
         )
 
@@ -165,7 +171,14 @@ def load_parameters(directory: Path = REGULATORY_DIR) -> Parameters:
             add(
                 reader,
                 line,
-                Category(row["category_code"], section, rate, rate, None, None, table, row["bcbs_paragraph"]),
+                Category(
+                    row["category_code"],
+                    section,
+                    rate,
+                    table,
+                    row["bcbs_paragraph"],
+                    **{SECTION_RATE_COLUMNS[section]: rate},
+                ),
             )
 
     excluded = _SeedReader(
@@ -179,9 +192,6 @@ def load_parameters(directory: Path = REGULATORY_DIR) -> Parameters:
                 row["category_code"],
                 "excluded",
                 Decimal(0),
-                Decimal(0),
-                None,
-                None,
                 "param_excluded_categories",
                 row["bcbs_paragraph"],
             ),

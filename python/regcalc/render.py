@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from regcalc.params import SECTION_RATE_COLUMNS
+
 # Columns holding a ratio: 4 decimals in tables and CSV; other numbers are amounts, 2 decimals.
 RATIO_COLUMNS = ("lcr", "base_lcr", "lcr_change", "liability_share", "lcr_effect")
 _WIDE = 1 << 16  # no table is this wide: rich never wraps or crops a cell
@@ -186,11 +188,18 @@ def _component_lines(component: dict, top: int) -> list[str]:
             lines.append(f"      other {len(categories) - top} categories: {amount(rest)}")
     if component["top_deals"]:
         lines.append(f"    top {min(top, len(component['top_deals']))} deals of {component['deal_count']}:")
+        rates = SECTION_RATE_COLUMNS.values()
         deals = [
-            deal | {"rate": _factor(deal["rate"]), "weight": _factor(deal["weight"])}
+            deal | {column: _factor(deal[column]) for column in (*rates, "weight")}
             for deal in component["top_deals"]
         ]
-        lines += _indented(rows(deals, tuple(component["top_deals"][0]), "table"), "      ")
+        # of haircut, run_off_rate and inflow_rate, the ones of the sections listed (the JSON has all three)
+        columns = tuple(
+            column
+            for column in component["top_deals"][0]
+            if column not in rates or any(deal[column] is not None for deal in component["top_deals"])
+        )
+        lines += _indented(rows(deals, columns, "table"), "      ")
         others = component["other_deals"]
         if others["count"]:
             lines.append(f"      other {others['count']} deals: {amount(others['amount'])}")

@@ -2,6 +2,6 @@
 {{ star_type1_dimension(
     source=ref('int_star__product_categories'),
     natural_key=['product_type', 'category_code'],
-    attributes=['lcr_section', 'hqla_level', 'rate', 'bcbs_paragraph'],
+    attributes=['lcr_section', 'hqla_level', 'haircut', 'run_off_rate', 'inflow_rate', 'bcbs_paragraph'],
     key='product_key',
 ) }}

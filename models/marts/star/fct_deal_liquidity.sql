@@ -18,6 +18,6 @@
                 'reporting_currency', 'maturity_bucket', 'hqla_class', 'classification_rule', 'category_code',
                 'lcr_section', 'hqla_level', 'parameter_set', 'parameter_table', 'bcbs_paragraph', 'is_adjusted',
                 'adjustment_rule_ids', 'run_id'],
-    measures=['amount', 'amount_reporting_ccy', 'rate', 'weight', 'weighted_amount', 'unwind_level1', 'unwind_level2a',
-              'unwind_level2b'],
+    measures=['amount', 'amount_reporting_ccy', 'haircut', 'run_off_rate', 'inflow_rate', 'weight',
+              'weighted_amount', 'unwind_level1', 'unwind_level2a', 'unwind_level2b'],
 ) }}

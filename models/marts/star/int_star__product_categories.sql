@@ -43,7 +43,9 @@ categories as (
         hqla_haircuts.category_code,
         'hqla' as lcr_section,
         hqla_haircuts.hqla_level,
-        cast(hqla_haircuts.haircut as {{ type_rate() }}) as rate,
+        cast(hqla_haircuts.haircut as {{ type_rate() }}) as haircut,
+        cast(null as {{ type_rate() }}) as run_off_rate,
+        cast(null as {{ type_rate() }}) as inflow_rate,
         hqla_haircuts.bcbs_paragraph
     from hqla_haircuts
     union all
@@ -51,7 +53,9 @@ categories as (
         outflow_rates.category_code,
         'outflow' as lcr_section,
         cast(null as {{ dbt.type_string() }}) as hqla_level,
-        cast(outflow_rates.run_off_rate as {{ type_rate() }}) as rate,
+        cast(null as {{ type_rate() }}) as haircut,
+        cast(outflow_rates.run_off_rate as {{ type_rate() }}) as run_off_rate,
+        cast(null as {{ type_rate() }}) as inflow_rate,
         outflow_rates.bcbs_paragraph
     from outflow_rates
     union all
@@ -59,7 +63,9 @@ categories as (
         inflow_rates.category_code,
         'inflow' as lcr_section,
         cast(null as {{ dbt.type_string() }}) as hqla_level,
-        cast(inflow_rates.inflow_rate as {{ type_rate() }}) as rate,
+        cast(null as {{ type_rate() }}) as haircut,
+        cast(null as {{ type_rate() }}) as run_off_rate,
+        cast(inflow_rates.inflow_rate as {{ type_rate() }}) as inflow_rate,
         inflow_rates.bcbs_paragraph
     from inflow_rates
     union all
@@ -67,7 +73,9 @@ categories as (
         excluded_categories.category_code,
         'excluded' as lcr_section,
         cast(null as {{ dbt.type_string() }}) as hqla_level,
-        cast(null as {{ type_rate() }}) as rate,
+        cast(null as {{ type_rate() }}) as haircut,
+        cast(null as {{ type_rate() }}) as run_off_rate,
+        cast(null as {{ type_rate() }}) as inflow_rate,
         excluded_categories.bcbs_paragraph
     from excluded_categories
 
@@ -80,7 +88,9 @@ final as (
         categories.category_code,
         categories.lcr_section,
         categories.hqla_level,
-        categories.rate,
+        categories.haircut,
+        categories.run_off_rate,
+        categories.inflow_rate,
         categories.bcbs_paragraph
     from product_types
     cross join categories

@@ -2,8 +2,9 @@
 
 The ordered first-match rules of seeds/regulatory/lcr_classification_rules.csv become one CASE
 expression, evaluated on every combination of the attributes the rules test; deals then take
-their rule, category and parameter row (rate, BCBS paragraph) from that small table by a
-broadcast join, so each deal row carries the lineage of how it was classified.
+their rule, category and parameter row (haircut, run-off or inflow rate, weight, BCBS paragraph)
+from that small table by a broadcast join, so each deal row carries the lineage of how it was
+classified.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from pyspark.sql import functions as F
 from regcalc import contract
 from regcalc.decimals import RATE
 from regcalc.jobs.ingest import add_reject_checks
-from regcalc.params import MATURITY_BUCKETS, RULE_BOOLEAN_COLUMNS, ClassificationRule, Parameters
+from regcalc.params import (
+    MATURITY_BUCKETS,
+    RULE_BOOLEAN_COLUMNS,
+    SECTION_RATE_COLUMNS,
+    Category,
+    ClassificationRule,
+    Parameters,
+)
 
 
 def _rule_condition(rule: ClassificationRule) -> Column:
@@ -57,6 +65,12 @@ def _element(values: tuple, index: Column) -> Column:
 
 def _lookup(mapping: dict, key: Column) -> Column:
     return F.element_at(F.create_map(*[F.lit(item) for pair in mapping.items() for item in pair]), key)
+
+
+def _parameter(categories: dict[int, Category], name: str, rule: Column) -> Column:
+    """The rate-type field `name` of the rule's category; null for a category without it."""
+    values = {order: getattr(c, name) for order, c in categories.items() if getattr(c, name) is not None}
+    return _lookup(values, rule).cast(RATE.sql).alias(name)
 
 
 def classification_table(spark: SparkSession, params: Parameters) -> DataFrame:
@@ -102,15 +116,15 @@ def classification_table(spark: SparkSession, params: Parameters) -> DataFrame:
         _lookup({order: c.hqla_level for order, c in categories.items() if c.hqla_level}, rule).alias(
             "hqla_level"
         ),
-        _lookup({order: c.rate for order, c in categories.items()}, rule).cast(RATE.sql).alias("rate"),
-        _lookup({order: c.weight for order, c in categories.items()}, rule).cast(RATE.sql).alias("weight"),
+        *[_parameter(categories, name, rule) for name in (*SECTION_RATE_COLUMNS.values(), "weight")],
         _lookup({order: c.parameter_table for order, c in categories.items()}, rule).alias("parameter_table"),
         _lookup({order: c.bcbs_paragraph for order, c in categories.items()}, rule).alias("bcbs_paragraph"),
     )
 
 
 def apply_classification(deals: DataFrame, table: DataFrame) -> DataFrame:
-    """Attach classification_rule, category_code, lcr_section, rate, weight and their lineage."""
+    """Attach classification_rule, category_code, lcr_section, haircut, run_off_rate, inflow_rate (each
+    null outside its section), weight and their lineage."""
     keyed = deals.withColumns(
         {
             "_hqla_key": F.coalesce(F.col("hqla_class"), F.lit(_KEY_NULL)),
