@@ -33,10 +33,10 @@ final as (
 
     select * from with_factor
     where
-        (with_factor.haircut is not null) <> (with_factor.lcr_section = 'hqla')
-        or (with_factor.run_off_rate is not null) <> (with_factor.lcr_section = 'outflow')
-        or (with_factor.inflow_rate is not null) <> (with_factor.lcr_section = 'inflow')
-        or with_factor.weight <> with_factor.factor_of_section
+        (haircut is not null) <> (lcr_section = 'hqla')
+        or (run_off_rate is not null) <> (lcr_section = 'outflow')
+        or (inflow_rate is not null) <> (lcr_section = 'inflow')
+        or weight <> factor_of_section
 
 )
 
