@@ -96,13 +96,12 @@ def test_impact_json_is_one_document():
     )
 
 
-def _deal(deal_id, category, amount_rep, rates, weight, contribution) -> dict:
+def _deal(deal_id, amount, rates, weight, contribution) -> dict:
     """A top deal of an explain document (fewer columns than explain gives; render shows those it gets)."""
     haircut, run_off_rate, inflow_rate = rates
     return {
         "deal_id": deal_id,
-        "category_code": category,
-        "amount_rep": amount_rep,
+        "amount_reporting_ccy": amount,
         "haircut": haircut,
         "run_off_rate": run_off_rate,
         "inflow_rate": inflow_rate,
@@ -142,8 +141,8 @@ def test_explain_text_shows_the_rate_columns_of_the_deals_listed():
                 "rules_by_stage": {"after_deal_rules": []},
                 "categories": [],
                 "top_deals": [
-                    _deal("R1", "OUT_SECURED_L2A", 100.0, (None, 0.15, None), 0.15, -100.0),
-                    _deal("V1", "IN_REVREPO_L1", 40.0, (None, None, 0.0), 0.0, 40.0),
+                    _deal("R1", 100.0, (None, 0.15, None), 0.15, -100.0),
+                    _deal("V1", 40.0, (None, None, 0.0), 0.0, 40.0),
                 ],
                 "other_deals": {"count": 0, "amount": 0.0},
             }
@@ -162,9 +161,9 @@ def test_explain_text_shows_the_rate_columns_of_the_deals_listed():
             "  unwind_level1 = -60.00  (Level 1 change on unwinding secured transactions <= 30d; 2 deals)",
             "    unadjusted -60.00 -> after deal rules -60.00",
             "    top 2 deals of 2:",
-            "      deal_id    category_code  amount_rep  run_off_rate  inflow_rate  weight  contribution",
-            "           R1  OUT_SECURED_L2A      100.00          0.15                 0.15       -100.00",
-            "           V1    IN_REVREPO_L1       40.00                          0       0         40.00",
+            "      deal_id  amount_reporting_ccy  run_off_rate  inflow_rate  weight  contribution",
+            "           R1                100.00          0.15                 0.15       -100.00",
+            "           V1                 40.00                          0       0         40.00",
             "",
             "Adjustment rules that changed rows feeding it (fct_adjustment_audit, scenario base)",
             "  none",
