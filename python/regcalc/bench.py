@@ -214,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     with progress.stage("spark session start") as timing:
         spark = get_spark(settings)
     _generate_input(spark, args, input_dir, progress)
+    params = load_parameters()
+    # The plain job runs once before the jobs and once after them, and the ratio uses their mean: a
+    # single run after the jobs (and the dbt build) gets a warm JIT and flatters the yardstick's speed.
+    with progress.stage("plain PySpark job, before the jobs (bench_plain)") as plain_before:
+        plain_deal_level(spark, input_dir, params, work / "plain")
+        plain_before.rows = args.deals
     run_start = time.perf_counter()
     report = run_jobs(spark, settings.lake, input_dir, max_reject_rate=0.0, progress=progress)
     jobs_seconds = time.perf_counter() - run_start
@@ -244,10 +250,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import duckdb
 
-    params = load_parameters()
-    with progress.stage("plain PySpark job, same deal-level work (bench_plain)") as plain:
+    with progress.stage("plain PySpark job, after the jobs and the build") as plain_after:
         plain_deal_level(spark, input_dir, params, work / "plain")
-        plain.rows = args.deals
+        plain_after.rows = args.deals
+    plain_seconds = (plain_before.seconds + plain_after.seconds) / 2
     with progress.stage("DuckDB, same deal-level work in one statement") as duck_deals:
         duckdb.connect().execute(duckdb_deal_sql(input_dir, params, work / "duckdb-deals"))
         duck_deals.rows = args.deals
@@ -276,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"\nissue 11 targets ({report.total_accepted:,} deals, {len(report.as_of_dates)} as-of dates):")
     ratios = [
-        ("jobs stage / plain PySpark job", jobs_seconds / plain.seconds, "x", "<= 1.0x"),
+        ("jobs stage / plain PySpark job (mean of two)", jobs_seconds / plain_seconds, "x", "<= 1.0x"),
         ("dbt build with tests / jobs stage", build.seconds / jobs_seconds, "x", "<= 1.0x"),
         ("whole run / DuckDB whole-LCR query", run_seconds / duck_lcr.seconds, "x", "<= 20x (at 10M)"),
         ("peak memory python + jvm", peak_gb, " GB", "<= 8 GB (at 10M)"),
