@@ -217,7 +217,8 @@ def test_marts_carry_the_run_id_of_the_jobs(spark, built):
 
 def _broken_project(dest: Path) -> Path:
     """The project with two lineage breaks: int_lcr_components__adjusted loses entity E02, and
-    int_lcr (which fct_lcr publishes) relabels entity E01's scenario (gaining a key and losing one)."""
+    int_lcr (which fct_lcr publishes) relabels entity E01's scenario (gaining a key and losing one);
+    and a null: int_lcr drops E01's run_id."""
     dest.mkdir(parents=True)
     shutil.copy(PROJECT_DIR / "dbt_project.yml", dest / "dbt_project.yml")
     for folder in ("models", "macros", "seeds", "tests/dbt"):
@@ -227,17 +228,21 @@ def _broken_project(dest: Path) -> Path:
     int_lcr = dest / "models/intermediate/int_lcr.sql"
     text = int_lcr.read_text()
     assert text.count("        ratio.scenario,\n") == 1
+    assert text.count("        published.run_id\n") == 1
     int_lcr.write_text(
         text.replace(
             "        ratio.scenario,\n",
             "        case when ratio.entity_id = 'E01' then 'ghost' else ratio.scenario end as scenario,\n",
+        ).replace(
+            "        published.run_id\n",
+            "        case when published.entity_id <> 'E01' then published.run_id end as run_id\n",
         )
     )
     return dest
 
 
 @pytest.mark.e2e
-def test_keys_preserved_fails_naming_the_model_that_lost_or_gained_keys(spark, built, monkeypatch):
+def test_keys_preserved_and_not_null_columns_fail_naming_the_broken_model(spark, built, monkeypatch):
     project = _broken_project(built["work"] / "broken_project")
     monkeypatch.setenv("REGCALC_SCHEMA", BROKEN_SCHEMA)
     settings = Settings.from_env(lake=built["settings"].lake)
@@ -249,7 +254,7 @@ def test_keys_preserved_fails_naming_the_model_that_lost_or_gained_keys(spark, b
     )
     with pytest.raises(DbtError) as raised:
         invoke_dbt(
-            ["test", "--select", "test_name:keys_preserved"],
+            ["test", "--select", "test_name:keys_preserved", "test_name:not_null_columns"],
             settings,
             {"regcalc_run_id": BROKEN_RUN_ID, "lake_schema": LAKE_SCHEMA},
             project_dir=project,
@@ -266,7 +271,8 @@ def test_keys_preserved_fails_naming_the_model_that_lost_or_gained_keys(spark, b
         for entity in ("E01", "E02")
     }
     dates = spark.table(f"{SCHEMA}.fct_lcr").select("as_of_date").distinct().count()
-    log = {row.node_name: row for row in read_run_log(settings, BROKEN_RUN_ID)}
+    run_log = {row.node_name: row for row in read_run_log(settings, BROKEN_RUN_ID)}
+    log = {name: row for name, row in run_log.items() if name.startswith("keys_preserved_")}
     components = next(
         row for name, row in log.items() if name.startswith("keys_preserved_int_lcr_components__")
     )
@@ -277,6 +283,13 @@ def test_keys_preserved_fails_naming_the_model_that_lost_or_gained_keys(spark, b
     # every keys-preserving model: the deal-to-components chain (6), the three published facts and
     # int_liq1_category_rows
     assert len(log) == 10 and {row.status for row in others} == {"pass"}
+
+    # the null run_id fails fct_lcr's not_null_columns test, on each E01 row, and no other
+    not_null = {name: row for name, row in run_log.items() if name.startswith("not_null_columns_")}
+    failing = {name: (row.status, row.failures) for name, row in not_null.items() if row.status != "pass"}
+    assert list(failing.values()) == [("fail", pairs["E01"])]
+    assert next(iter(failing)).startswith("not_null_columns_fct_lcr_lcr_row_key__entity_key__")
+    assert len(not_null) > 30 and len(run_log) == len(log) + len(not_null)
 
     from regcalc.cli import main  # the run summary command fails such a run
 
