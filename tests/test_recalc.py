@@ -5,11 +5,13 @@
 2. End to end on a small generated bank with three as-of dates: jobs, full build, one rule's value
    changed on one date, `recalc`; every as-of-date partitioned table and every mart then equals a
    --full-refresh build of the same state row for row, and the other dates' partitions of the deal
-   point were not rewritten.
+   point were not rewritten. The recalculation's data tests read only its date: a corrupt row on
+   another date passes them, one on its date fails them (and every test, read without the var).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -353,3 +355,66 @@ def test_recalc_after_one_rule_change_equals_a_full_rebuild(spark, tmp_path, mon
     assert files_after["as_of_date=2026-10-01"] != files_before["as_of_date=2026-10-01"]
     state = json.loads((incremental.home / "recalc_state" / "recalc_incremental" / "build.json").read_text())
     assert sorted(state["lake_runs"]) == ["2026-09-29", "2026-09-30", "2026-10-01"]
+
+    # The recalculation's data tests read only its dates (macro recalc_test_relation), on both sides of
+    # each comparison: a corrupt row on a date it did not rebuild goes unseen, one on its date fails.
+    recalc_vars = {**extra, **plan.dbt_vars()}
+    duplicate_lcr_row(spark, "recalc_incremental", "2026-09-29")
+    failures, tests_run = data_test_failures(project, settings("recalc_incremental"), recalc_vars)
+    assert failures == {}
+    # keys_preserved and sums_match fail if only one side is restricted (every other date lost or missing)
+    assert tests_run >= COMPARING_TESTS
+    duplicate_lcr_row(spark, "recalc_incremental", "2026-10-01")
+    caught = ("unique fct_lcr.lcr_row_key", "assert_lcr_stages_reconcile")
+    failures, _ = data_test_failures(project, settings("recalc_incremental"), recalc_vars)
+    assert failures == dict.fromkeys(caught, 1)
+    # Without the var (every build but a recalculation) the same tests read every date: both rows.
+    failures, _ = data_test_failures(project, settings("recalc_incremental"), extra)
+    assert failures == dict.fromkeys(caught, 2)
+
+
+# The models of fct_lcr's reconciliation; `dbt test --indirect-selection cautious` on them runs the
+# tests whose every relation is one of them.
+RECONCILED_MODELS = (
+    "int_deal_liquidity__adjusted", "int_lcr_category_totals", "int_lcr_category_totals__adjusted",
+    "int_lcr_components", "int_lcr_components__adjusted", "fct_lcr", "fct_deal_liquidity",
+)  # fmt: skip
+COMPARING_TESTS = {
+    "keys_preserved fct_lcr", "keys_preserved int_lcr_components__adjusted",
+    "keys_preserved fct_deal_liquidity", "sums_match fct_deal_liquidity", "assert_lcr_stages_reconcile",
+}  # fmt: skip
+
+
+def duplicate_lcr_row(spark, schema: str, day: str) -> None:
+    """Append to fct_lcr a copy of one base row of `day` with hqla_level1 one higher: its key is then
+    duplicated (test unique) and the stages no longer reconcile (assert_lcr_stages_reconcile)."""
+    from pyspark.sql import functions as F
+
+    table = f"{schema}.fct_lcr"
+    row = spark.table(table).where(f"as_of_date = date'{day}' and scenario = 'base'").limit(1)
+    row.withColumn("hqla_level1", F.col("hqla_level1") + 1).write.insertInto(table)
+
+
+def data_test_failures(project: Path, settings, dbt_vars: dict) -> tuple[dict[str, int], set[str]]:
+    """`dbt test` of RECONCILED_MODELS' data tests: (failing test -> its failing rows, every test run),
+    a test named `<generic test> <model>[.<column>]` or by its singular test's name."""
+    from regcalc.dbt import DbtError, invoke_dbt
+
+    command = ["test", "--select", *RECONCILED_MODELS, "--indirect-selection", "cautious"]
+    target = project / "target"
+    (target / "run_results.json").unlink(missing_ok=True)  # never read a previous command's results
+    with contextlib.suppress(DbtError):  # a failing test: read below, from dbt's run results
+        invoke_dbt([*command, "--exclude-resource-type", "unit_test"], settings, dbt_vars, project)
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+
+    def name(unique_id: str) -> str:
+        node = nodes[unique_id]
+        if not node.get("test_metadata"):
+            return node["name"]
+        column = f".{node['column_name']}" if node.get("column_name") else ""
+        return f"{node['test_metadata']['name']} {nodes[node['attached_node']]['name']}{column}"
+
+    assert [result["message"] for result in results if result["status"] == "error"] == []
+    failed = {name(r["unique_id"]): r["failures"] for r in results if r["status"] == "fail"}
+    return failed, {name(r["unique_id"]) for r in results}

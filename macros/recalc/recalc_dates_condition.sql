@@ -7,10 +7,20 @@
   scenarios of each date together. `regcalc recalc` sets the var from its plan.
 #}
 {% macro recalc_dates_condition(column='as_of_date') %}
-  {%- set dates = var('recalc_dates', none) -%}
-  {%- if dates is none or var('offline_compile', false) or not execute or not is_incremental() -%}
+  {%- if var('recalc_dates', none) is none or var('offline_compile', false) or not execute or not is_incremental() -%}
     {{ return('1 = 1') }}
   {%- endif -%}
+  {{ return(recalc_dates_in(column)) }}
+{% endmacro %}
+
+{#
+  `<column> in (<the dates of var recalc_dates>)` (`1 = 0` for an empty list), whatever is being
+  built: the one reading of the var, shared by the models (recalc_dates_condition) and their data
+  tests (recalc_test_relation). The var is a list of 'yyyy-mm-dd' or a comma-separated string (the
+  Airflow DAG passes one date); a value that is not a date stops the build.
+#}
+{% macro recalc_dates_in(column='as_of_date') %}
+  {%- set dates = var('recalc_dates') -%}
   {%- if dates is string -%}
     {%- set dates = dates.split(',') -%}
   {%- endif -%}

@@ -6,7 +6,9 @@
   and derived facts, group by group, with no group missing on either side. Returns the groups that
   differ.
   `count_column`: sum this model column to compare with compare_model's row count (an aggregate's
-  deal_count against the deal rows); without it the two row counts are compared.
+  deal_count against the deal rows); without it the two row counts are compared. compare_model is
+  read through recalc_test_relation, as dbt reads the model: in a recalculation both sides hold the
+  same dates.
 #}
 {% test sums_match(model, compare_model, group_by, measures, compare_filter=none, model_filter=none,
                    count_column=none, compare_count_column=none, tolerance=0) %}
@@ -15,7 +17,7 @@
     ),
 
     expected as (
-        {{ _sums_match_totals(compare_model, group_by, measures, compare_filter, compare_count_column) }}
+        {{ _sums_match_totals(recalc_test_relation(compare_model), group_by, measures, compare_filter, compare_count_column) }}
     )
 
     select

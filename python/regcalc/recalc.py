@@ -67,8 +67,9 @@ class Plan:
     # With the lake changed: the dates whose partitions are new or rerun, which the warehouse loads
     # before the build (regcalc.warehouse); None: load every date (first build, or dates removed).
     lake_dates: list[str] | None = None
-    # Leave out the data and unit tests (they read whole tables, every date): a faster recalc whose
-    # tests then run in the next full build or `dbt test`.
+    # Leave out the data and unit tests (those of the partitioned models read only the recalculated
+    # dates, macro recalc_test_relation; the others every date): a faster recalc whose tests then run
+    # in the next full build or `dbt test`.
     skip_tests: bool = False
 
     @property

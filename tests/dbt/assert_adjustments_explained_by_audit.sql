@@ -15,7 +15,7 @@ with audit as (
         as_of_date,
         field,
         sum(delta) as audited_change
-    from {{ ref('fct_adjustment_audit') }}
+    from {{ recalc_test_relation(ref('fct_adjustment_audit')) }}
     group by injection_point, scenario, as_of_date, field
 
 ),
@@ -32,12 +32,12 @@ changes as (
         {{ check.tolerance }} as tolerance
     from (
         select scenario, as_of_date, sum({{ check.field }}) as total
-        from {{ ref(check.adjusted) }}
+        from {{ recalc_test_relation(ref(check.adjusted)) }}
         group by scenario, as_of_date
     ) as after
     left join (
         select {{ 'scenario' if check.has_scenario else "'any'" }} as scenario, as_of_date, sum({{ check.field }}) as total
-        from {{ ref(check.model) }}
+        from {{ recalc_test_relation(ref(check.model)) }}
         group by {{ 'scenario, ' if check.has_scenario }}as_of_date
     ) as before
         on after.as_of_date = before.as_of_date

@@ -14,7 +14,7 @@ with deals as (
         sum(case when lcr_section = 'outflow' then weighted_amount else 0 end) as outflows,
         sum(case when lcr_section = 'inflow' then weighted_amount else 0 end) as inflows,
         sum(unwind_level2a) as unwind2a
-    from {{ ref('int_deal_liquidity__adjusted') }}
+    from {{ recalc_test_relation(ref('int_deal_liquidity__adjusted')) }}
     group by scenario, as_of_date, entity_id
 
 ),
@@ -29,7 +29,7 @@ categories as (
         sum(case when lcr_section = 'outflow' then weighted_amount else 0 end) as outflows,
         sum(case when lcr_section = 'inflow' then weighted_amount else 0 end) as inflows,
         sum(unwind_level2a) as unwind2a
-    from {{ ref('int_lcr_category_totals') }}
+    from {{ recalc_test_relation(ref('int_lcr_category_totals')) }}
     group by scenario, as_of_date, entity_id
 
 ),
@@ -42,26 +42,26 @@ adjusted_categories as (
         entity_id,
         sum(case when lcr_section = 'outflow' then weighted_amount else 0 end) as outflows,
         sum(case when lcr_section = 'inflow' then weighted_amount else 0 end) as inflows
-    from {{ ref('int_lcr_category_totals__adjusted') }}
+    from {{ recalc_test_relation(ref('int_lcr_category_totals__adjusted')) }}
     group by scenario, as_of_date, entity_id
 
 ),
 
 components as (
 
-    select * from {{ ref('int_lcr_components') }}
+    select * from {{ recalc_test_relation(ref('int_lcr_components')) }}
 
 ),
 
 adjusted_components as (
 
-    select * from {{ ref(adjusted_model_name(last_point)) }}
+    select * from {{ recalc_test_relation(ref(adjusted_model_name(last_point))) }}
 
 ),
 
 lcr as (
 
-    select * from {{ ref('fct_lcr') }}
+    select * from {{ recalc_test_relation(ref('fct_lcr')) }}
 
 ),
 

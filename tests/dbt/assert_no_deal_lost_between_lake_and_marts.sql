@@ -6,7 +6,7 @@ with lake as (
     select
         as_of_date,
         count(*) as lake_rows
-    from {{ source('lake', 'deal_liquidity') }}
+    from {{ recalc_test_relation(source('lake', 'deal_liquidity')) }}
     group by as_of_date
 
 ),
@@ -16,7 +16,7 @@ deals as (
     select
         as_of_date,
         count(*) as deal_rows
-    from {{ ref('int_deal_liquidity') }}
+    from {{ recalc_test_relation(ref('int_deal_liquidity')) }}
     group by as_of_date
 
 ),
@@ -26,7 +26,7 @@ rejects as (
     select
         as_of_date,
         count(*) as reject_rows
-    from {{ ref('stg_lake__deal_rejects') }}
+    from {{ recalc_test_relation(ref('stg_lake__deal_rejects')) }}
     group by as_of_date
 
 ),
@@ -36,7 +36,7 @@ lcr as (
     select
         as_of_date,
         sum(deal_count) as lcr_deals
-    from {{ ref('fct_lcr') }}
+    from {{ recalc_test_relation(ref('fct_lcr')) }}
     where scenario = 'base'
     group by as_of_date
 

@@ -9,7 +9,7 @@ with parameter_categories as (
 
 deal_categories as (
 
-    select * from {{ ref('int_lcr_category_totals__adjusted') }}
+    select * from {{ recalc_test_relation(ref('int_lcr_category_totals__adjusted')) }}
 
 ),
 

@@ -4,13 +4,13 @@
 -- categories (fct_adjustment_audit deltas). Exact: tolerance 0. A row here is a difference.
 with daily as (
 
-    select * from {{ ref('fct_liq1_entity_day') }}
+    select * from {{ recalc_test_relation(ref('fct_liq1_entity_day')) }}
 
 ),
 
 deals as (
 
-    select * from {{ ref('fct_deal_liquidity') }}
+    select * from {{ recalc_test_relation(ref('fct_deal_liquidity')) }}
 
 ),
 
@@ -28,7 +28,7 @@ template_rows as (
 
 audit as (
 
-    select * from {{ ref('fct_adjustment_audit') }}
+    select * from {{ recalc_test_relation(ref('fct_adjustment_audit')) }}
     where injection_point = 'entity_category'
 
 ),

@@ -6,19 +6,19 @@
 {%- set entity_points = regcalc.entity_grain_points() %}
 with daily as (
 
-    select * from {{ ref('fct_liq1_entity_day') }}
+    select * from {{ recalc_test_relation(ref('fct_liq1_entity_day')) }}
 
 ),
 
 lcr as (
 
-    select * from {{ ref('fct_lcr') }}
+    select * from {{ recalc_test_relation(ref('fct_lcr')) }}
 
 ),
 
 audit as (
 
-    select * from {{ ref('fct_adjustment_audit') }}
+    select * from {{ recalc_test_relation(ref('fct_adjustment_audit')) }}
     where injection_point in (
         {%- for point in entity_points %}{{ regcalc.string_literal(point) }}{{ ', ' if not loop.last }}{% endfor -%}
     )

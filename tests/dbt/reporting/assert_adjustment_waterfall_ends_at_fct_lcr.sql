@@ -6,13 +6,13 @@
                    'total_outflows', 'total_inflows', 'capped_inflows', 'net_cash_outflows', 'lcr'] %}
 with waterfall as (
 
-    select * from {{ ref('rpt_lcr_adjustment_waterfall') }}
+    select * from {{ recalc_test_relation(ref('rpt_lcr_adjustment_waterfall')) }}
 
 ),
 
 reported as (
 
-    select * from {{ ref('fct_lcr') }}
+    select * from {{ recalc_test_relation(ref('fct_lcr')) }}
 
 ),
 

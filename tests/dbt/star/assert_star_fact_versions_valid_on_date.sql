@@ -2,7 +2,7 @@
 -- (and at the date row of that date). Returns the rows that do not.
 with facts as (
 
-    select * from {{ ref('fct_deal_liquidity') }}
+    select * from {{ recalc_test_relation(ref('fct_deal_liquidity')) }}
 
 ),
 

@@ -1,0 +1,74 @@
+{#
+  Incremental recalculation, the data tests: a build with var `recalc_dates` rewrites only those
+  dates of the as-of-date partitioned models, so their data tests read only those dates too. The
+  other dates were tested when they were built and the build leaves them as they were (that is what
+  makes the partitioned models' insert_overwrite / delete+insert correct). Without the var every
+  test reads every date, and its compiled SQL is dbt's own.
+#}
+
+{#
+  dbt wraps the model of every generic test in get_where_subquery (adapter.dispatch, namespace
+  `dbt`): this root-project default__ wins over dbt's. It keeps dbt's behaviour for the test config
+  `where` and adds the recalculation's dates (recalc_test_relation).
+#}
+{% macro default__get_where_subquery(relation) -%}
+    {% do return(recalc_test_relation(relation, config.get('where', ''))) %}
+{%- endmacro %}
+
+{#
+  A relation that a data test reads: `relation` itself, or `(select * from <relation> where ...)
+  dbt_subquery` restricted to the test config `where` (as dbt does) and, when the test reads only
+  the recalculated dates (recalc_test_dates_condition), to those dates. The one home of the
+  restriction: get_where_subquery applies it to the tested model, and the generic tests that compare
+  with a second relation (keys_preserved's parent, sums_match's compare_model) and the singular
+  reconciliation tests apply it to the relations they compare, so both sides read the same dates.
+  The relation must have an `as_of_date` column when the restriction applies.
+#}
+{% macro recalc_test_relation(relation, where='') %}
+    {%- set dates = recalc_test_dates_condition() -%}
+    {%- if dates and where -%}
+        {%- set condition = '(' ~ where ~ ') and ' ~ dates -%}
+    {%- else -%}
+        {%- set condition = where or dates -%}
+    {%- endif -%}
+    {%- if not condition -%}
+        {% do return(relation) %}
+    {%- endif -%}
+    {%- set filtered -%}
+        (select * from {{ relation }} where {{ condition }}) dbt_subquery
+    {%- endset -%}
+    {% do return(filtered) %}
+{% endmacro %}
+
+{#
+  The condition `as_of_date in (<var recalc_dates>)` if the running data test reads only the
+  recalculated dates, else none. A generic test does when its tested model is as-of-date partitioned
+  (as_of_date_partitioned); a singular test does whenever the var is set, on the relations it passes
+  to recalc_test_relation. None with --full-refresh (the models rebuild every date: the var then
+  restricts nothing), at parse time (`execute` false) and outside a data test.
+#}
+{% macro recalc_test_dates_condition() %}
+    {%- if var('recalc_dates', none) is none or flags.FULL_REFRESH or not execute or model.resource_type != 'test' -%}
+        {% do return(none) %}
+    {%- endif -%}
+    {%- if model.get('test_metadata') -%}
+        {%- set tested = graph.nodes.get(model.get('attached_node')) -%}
+        {%- if tested is none or not as_of_date_partitioned(tested) -%}
+            {% do return(none) %}
+        {%- endif -%}
+    {%- endif -%}
+    {% do return(recalc_dates_in('as_of_date')) %}
+{% endmacro %}
+
+{#
+  Whether a node of the graph holds one slice per as-of date, rewritten by date in a recalculation:
+  its config `partition_by` is or contains `as_of_date`, as the block "incremental recalculation"
+  of dbt_project.yml (anchor as_of_date_partitioned) sets it. The one test of that fact.
+#}
+{% macro as_of_date_partitioned(node) %}
+    {%- set partition_by = node.config.get('partition_by') -%}
+    {%- if partition_by is string -%}
+        {%- set partition_by = [partition_by] -%}
+    {%- endif -%}
+    {% do return('as_of_date' in (partition_by or [])) %}
+{% endmacro %}
