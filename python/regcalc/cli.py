@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     recalc.add_argument(
         "--skip-tests",
         action="store_true",
-        help="build without the data tests (they read every date); run them later with `dbt test`",
+        help="build without the data tests (they read the rebuilt dates); run them later with `dbt test`",
     )
     recalc.add_argument("--target", help=TARGET_HELP)
 
