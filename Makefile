@@ -66,7 +66,7 @@ run: setup sample ## set up, then run jobs + dbt build on the sample bank (local
 	$(BIN)/regcalc run --input $(SAMPLE)
 
 test: setup airflow lint browser jars postgres ## set up (.venv, .venv-airflow), lint, fetch the S3A connector, run every test
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 test-cluster: setup ## only the tests on Spark outside this process: spark-submit to local-cluster, a Thrift server
 	$(BIN)/pytest -m cluster

@@ -275,9 +275,10 @@ def test_no_previous_build_means_a_full_build(tmp_path):
 # ------------------------------------------------------------------------------------------------
 PARTITIONED = (
     "int_deal_liquidity__adjusted", "int_lcr_category_totals__adjusted", "int_lcr_components__adjusted",
-    "fct_lcr_category", "fct_lcr", "fct_adjustment_audit",
+    "fct_lcr_category", "fct_lcr", "fct_adjustment_audit", "bridge_deal_adjustment", "fct_lcr_currency",
+    "rpt_lcr_adjustment_waterfall",
 )  # fmt: skip
-OTHER_TABLES = ("rpt_adjustment_rule_status", "dim_adjustment_rule", "bridge_deal_adjustment", "dim_entity")
+OTHER_TABLES = ("rpt_adjustment_rule_status", "dim_adjustment_rule", "dim_entity")
 LAKE_SCHEMA = "recalc_lake"
 
 

@@ -16,6 +16,53 @@
 {%- endmacro %}
 
 {#
+  dbt's relationships test, with the parent (`to`) read through recalc_test_relation when it is as-of-date
+  partitioned as well as the tested model: a row of a partitioned model refers to a row of the same
+  as-of date in another (its key's grain holds the date, e.g. bridge_deal_adjustment -> fct_deal_liquidity),
+  so in a recalculation both sides hold the recalculated dates. A parent without dates (a dimension, a
+  seed) is read whole, as dbt reads it.
+#}
+{% macro default__test_relationships(model, column_name, to, field) %}
+    {%- set parent = recalc_related_relation(to) %}
+with child as (
+    select {{ column_name }} as from_field
+    from {{ model }}
+    where {{ column_name }} is not null
+),
+
+parent as (
+    select {{ field }} as to_field
+    from {{ parent }}
+)
+
+select
+    from_field
+
+from child
+left join parent
+    on child.from_field = parent.to_field
+
+where parent.to_field is null
+{%- endmacro %}
+
+{#
+  `relation`, a node the running data test depends on, through recalc_test_relation if that node is
+  as-of-date partitioned, else as it is. (A macro of its own: the test macros' `model` argument hides
+  the running test's node.)
+#}
+{% macro recalc_related_relation(relation) %}
+    {%- if execute -%}
+        {%- for unique_id in model.depends_on.nodes -%}
+            {%- set node = graph.nodes.get(unique_id) -%}
+            {%- if node and node.alias == relation.identifier and as_of_date_partitioned(node) -%}
+                {% do return(recalc_test_relation(relation)) %}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {% do return(relation) %}
+{% endmacro %}
+
+{#
   A relation that a data test reads: `relation` itself, or `(select * from <relation> where ...)
   dbt_subquery` restricted to the test config `where` (as dbt does) and, when the test reads only
   the recalculated dates (recalc_test_dates_condition), to those dates. The one home of the

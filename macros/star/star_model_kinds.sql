@@ -152,13 +152,15 @@ select * from final
 {# ------------------------------------------------------------------------------------------- #}
 {#  Bridge: one row per fact row and member of its separator-delimited list column. Exact match #}
 {#  with dbt.position on ',<list>,' (no split function is portable; the dimension is small).    #}
+{#  It carries the fact row's date: partitioned by it, a recalculation rewrites only its dates. #}
 {# ------------------------------------------------------------------------------------------- #}
-{% macro star_bridge(source, fact_key, list_column, dimension, dimension_column, dimension_key, separator=',') %}
+{% macro star_bridge(source, fact_key, list_column, dimension, dimension_column, dimension_key, separator=',', date_column='as_of_date') %}
   {%- set sep = regcalc.string_literal(separator) -%}
   {%- set members = dimension.identifier -%}
 with facts as (
 
     select * from {{ source }}
+    where {{ recalc_dates_condition(date_column) }}
 
 ),
 
@@ -172,6 +174,7 @@ listed as (
 
     select
         facts.{{ fact_key }},
+        facts.{{ date_column }},
         {{ dbt.concat([sep, 'facts.' ~ list_column, sep]) }} as delimited_list
     from facts
     where facts.{{ list_column }} is not null
@@ -183,7 +186,8 @@ final as (
     select
         listed.{{ fact_key }},
         {{ members }}.{{ dimension_key }},
-        {{ members }}.{{ dimension_column }}
+        {{ members }}.{{ dimension_column }},
+        listed.{{ date_column }}
     from listed
     inner join {{ members }}
         on {{ dbt.position(dbt.concat([sep, members ~ '.' ~ dimension_column, sep]), 'listed.delimited_list') }} > 0

@@ -450,6 +450,8 @@ RECALC_COMPARED = (
     "fct_adjustment_audit",
     "rpt_adjustment_rule_status",
     "bridge_deal_adjustment",
+    "fct_lcr_currency",
+    "rpt_lcr_adjustment_waterfall",
 )
 
 

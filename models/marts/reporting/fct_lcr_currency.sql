@@ -7,6 +7,7 @@
 with deals as (
 
     select * from {{ ref('int_deal_liquidity__adjusted') }}
+    where {{ recalc_dates_condition('as_of_date') }}
 
 ),
 

@@ -14,12 +14,14 @@ with reported as (
         fct_lcr.entity_id,
         fct_lcr.reporting_currency
     from {{ ref('fct_lcr') }} as fct_lcr
+    where {{ recalc_dates_condition('fct_lcr.as_of_date') }}
 
 ),
 
 unadjusted_deals as (
 
     select * from {{ ref('int_deal_liquidity') }}
+    where {{ recalc_dates_condition('as_of_date') }}
 
 ),
 
@@ -36,10 +38,12 @@ unadjusted_deals as (
         point_rows.entity_id,
         {{ lcr_component_sums('point_rows') }}
     from {{ point_rows }} as point_rows
+    where {{ recalc_dates_condition('point_rows.as_of_date') }}
     group by point_rows.scenario, point_rows.as_of_date, point_rows.entity_id
     {%- else %}
 
     select * from {{ point_rows }}
+    where {{ recalc_dates_condition('as_of_date') }}
     {%- endif %}
 
 ),
