@@ -363,8 +363,13 @@ def test_recalc_after_one_rule_change_equals_a_full_rebuild(spark, tmp_path, mon
     duplicate_lcr_row(spark, "recalc_incremental", "2026-09-29")
     failures, tests_run = data_test_failures(project, settings("recalc_incremental"), recalc_vars)
     assert failures == {}
-    # keys_preserved and sums_match fail if only one side is restricted (every other date lost or missing)
-    assert tests_run >= COMPARING_TESTS
+    # keys_preserved and sums_match fail if only one side is restricted (every other date lost or missing);
+    # each reads the recalculated date on both sides
+    assert tests_run.keys() >= COMPARING_TESTS
+    date_condition = "as_of_date in (cast('2026-10-01' as date))"
+    assert {test: tests_run[test].count(date_condition) >= 2 for test in COMPARING_TESTS} == dict.fromkeys(
+        COMPARING_TESTS, True
+    )
     duplicate_lcr_row(spark, "recalc_incremental", "2026-10-01")
     caught = ("unique fct_lcr.lcr_row_key", "assert_lcr_stages_reconcile")
     failures, _ = data_test_failures(project, settings("recalc_incremental"), recalc_vars)
@@ -374,15 +379,19 @@ def test_recalc_after_one_rule_change_equals_a_full_rebuild(spark, tmp_path, mon
     assert failures == dict.fromkeys(caught, 2)
 
 
-# The models of fct_lcr's reconciliation; `dbt test --indirect-selection cautious` on them runs the
-# tests whose every relation is one of them.
+# The models of fct_lcr's reconciliation and of the BI category summaries; `dbt test
+# --indirect-selection cautious` on them runs the tests whose every relation is one of them.
 RECONCILED_MODELS = (
     "int_deal_liquidity__adjusted", "int_lcr_category_totals", "int_lcr_category_totals__adjusted",
     "int_lcr_components", "int_lcr_components__adjusted", "fct_lcr", "fct_deal_liquidity",
+    "fct_lcr_category", "mv_lcr_summary", "agg_lcr_date_category",
 )  # fmt: skip
+# Of partitioned models, and of date-local views and BI tables (meta as_of_date_local).
 COMPARING_TESTS = {
     "keys_preserved fct_lcr", "keys_preserved int_lcr_components__adjusted",
     "keys_preserved fct_deal_liquidity", "sums_match fct_deal_liquidity", "assert_lcr_stages_reconcile",
+    "keys_preserved int_lcr_category_totals", "keys_preserved int_lcr_components",
+    "sums_match mv_lcr_summary", "sums_match agg_lcr_date_category",
 }  # fmt: skip
 
 
@@ -396,9 +405,10 @@ def duplicate_lcr_row(spark, schema: str, day: str) -> None:
     row.withColumn("hqla_level1", F.col("hqla_level1") + 1).write.insertInto(table)
 
 
-def data_test_failures(project: Path, settings, dbt_vars: dict) -> tuple[dict[str, int], set[str]]:
-    """`dbt test` of RECONCILED_MODELS' data tests: (failing test -> its failing rows, every test run),
-    a test named `<generic test> <model>[.<column>]` or by its singular test's name."""
+def data_test_failures(project: Path, settings, dbt_vars: dict) -> tuple[dict[str, int], dict[str, str]]:
+    """`dbt test` of RECONCILED_MODELS' data tests: (failing test -> its failing rows, every test run ->
+    its compiled SQL; of two same-named tests, one), a test named `<generic test> <model>[.<column>]` or by
+    its singular test's name."""
     from regcalc.dbt import DbtError, invoke_dbt
 
     command = ["test", "--select", *RECONCILED_MODELS, "--indirect-selection", "cautious"]
@@ -418,4 +428,4 @@ def data_test_failures(project: Path, settings, dbt_vars: dict) -> tuple[dict[st
 
     assert [result["message"] for result in results if result["status"] == "error"] == []
     failed = {name(r["unique_id"]): r["failures"] for r in results if r["status"] == "fail"}
-    return failed, {name(r["unique_id"]) for r in results}
+    return failed, {name(r["unique_id"]): r["compiled_code"] for r in results}

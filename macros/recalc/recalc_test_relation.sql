@@ -1,9 +1,10 @@
 {#
   Incremental recalculation, the data tests: a build with var `recalc_dates` rewrites only those
-  dates of the as-of-date partitioned models, so their data tests read only those dates too. The
-  other dates were tested when they were built and the build leaves them as they were (that is what
-  makes the partitioned models' insert_overwrite / delete+insert correct). Without the var every
-  test reads every date, and its compiled SQL is dbt's own.
+  dates of the as-of-date partitioned models, so their data tests read only those dates too, and so
+  do the tests of the as-of-date local views and tables (as_of_date_local). The other dates were
+  tested when they were built and the build leaves them as they were (that is what makes the
+  partitioned models' insert_overwrite / delete+insert correct). Without the var every test reads
+  every date, and its compiled SQL is dbt's own.
 #}
 
 {#
@@ -17,7 +18,7 @@
 
 {#
   dbt's relationships test, with the parent (`to`) read through recalc_test_relation when it is as-of-date
-  partitioned as well as the tested model: a row of a partitioned model refers to a row of the same
+  local (as_of_date_local) as well as the tested model: a row of a partitioned model refers to a row of the same
   as-of date in another (its key's grain holds the date, e.g. bridge_deal_adjustment -> fct_deal_liquidity),
   so in a recalculation both sides hold the recalculated dates. A parent without dates (a dimension, a
   seed) is read whole, as dbt reads it.
@@ -47,14 +48,14 @@ where parent.to_field is null
 
 {#
   `relation`, a node the running data test depends on, through recalc_test_relation if that node is
-  as-of-date partitioned, else as it is. (A macro of its own: the test macros' `model` argument hides
+  as-of-date local (as_of_date_local), else as it is. (A macro of its own: the test macros' `model` argument hides
   the running test's node.)
 #}
 {% macro recalc_related_relation(relation) %}
     {%- if execute -%}
         {%- for unique_id in model.depends_on.nodes -%}
             {%- set node = graph.nodes.get(unique_id) -%}
-            {%- if node and node.alias == relation.identifier and as_of_date_partitioned(node) -%}
+            {%- if node and node.alias == relation.identifier and as_of_date_local(node) -%}
                 {% do return(recalc_test_relation(relation)) %}
             {%- endif -%}
         {%- endfor -%}
@@ -89,8 +90,8 @@ where parent.to_field is null
 
 {#
   The condition `as_of_date in (<var recalc_dates>)` if the running data test reads only the
-  recalculated dates, else none. A generic test does when its tested model is as-of-date partitioned
-  (as_of_date_partitioned); a singular test does whenever the var is set, on the relations it passes
+  recalculated dates, else none. A generic test does when its tested model is as-of-date local
+  (as_of_date_local); a singular test does whenever the var is set, on the relations it passes
   to recalc_test_relation. None with --full-refresh (the models rebuild every date: the var then
   restricts nothing), at parse time (`execute` false) and outside a data test.
 #}
@@ -100,7 +101,7 @@ where parent.to_field is null
     {%- endif -%}
     {%- if model.get('test_metadata') -%}
         {%- set tested = graph.nodes.get(model.get('attached_node')) -%}
-        {%- if tested is none or not as_of_date_partitioned(tested) -%}
+        {%- if tested is none or not as_of_date_local(tested) -%}
             {% do return(none) %}
         {%- endif -%}
     {%- endif -%}
@@ -108,14 +109,17 @@ where parent.to_field is null
 {% endmacro %}
 
 {#
-  Whether a node of the graph holds one slice per as-of date, rewritten by date in a recalculation:
-  its config `partition_by` is or contains `as_of_date`, as the block "incremental recalculation"
-  of dbt_project.yml (anchor as_of_date_partitioned) sets it. The one test of that fact.
+  Whether a node of the graph is as-of-date local: each as-of date's rows are computed from that
+  date's rows of its inputs alone, so in a recalculation the other dates are as they were when they
+  were built and tested. True when its config `partition_by` is or contains `as_of_date` (the anchor
+  as_of_date_partitioned of dbt_project.yml: the recalculation rewrites it by date), or when its
+  `meta` has `as_of_date_local: true` (anchor as_of_date_local: views and tables rebuilt whole, whose
+  SQL groups and joins within a date). The one test of that fact.
 #}
-{% macro as_of_date_partitioned(node) %}
+{% macro as_of_date_local(node) %}
     {%- set partition_by = node.config.get('partition_by') -%}
     {%- if partition_by is string -%}
         {%- set partition_by = [partition_by] -%}
     {%- endif -%}
-    {% do return('as_of_date' in (partition_by or [])) %}
+    {% do return('as_of_date' in (partition_by or []) or (node.config.get('meta') or {}).get('as_of_date_local', false)) %}
 {% endmacro %}
