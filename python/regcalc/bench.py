@@ -20,6 +20,7 @@ a full rebuild of the same state, and both results are compared table by table.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -455,6 +456,17 @@ RECALC_COMPARED = (
 )
 
 
+def slowest_nodes(run_results: Path, count: int = 12) -> str:
+    """The `count` dbt nodes of the last invocation (dbt's run_results.json) that took longest, with their
+    seconds and the invocation's node total: where a build's time goes."""
+    results = json.loads(run_results.read_text())["results"]
+    ranked = sorted(results, key=lambda result: result["execution_time"], reverse=True)
+    total = sum(result["execution_time"] for result in results)
+    lines = [f"slowest of {len(results)} nodes ({total:.1f} s summed over the threads):"]
+    lines += [f"  {r['execution_time']:6.1f} s  {r['unique_id']}" for r in ranked[:count]]
+    return "\n".join(lines)
+
+
 def recalc_benchmark(args) -> int:
     """History of args.dates as-of dates built; ADJ-001 changed on one date; recalc vs full rebuild."""
     from datetime import date, timedelta
@@ -498,6 +510,7 @@ def recalc_benchmark(args) -> int:
             run_recalc(plan, settings("bench_recalc"), project)
         recalc_timings.append((tests, timing))
         print(plan.render())
+        print(slowest_nodes(project / "target" / "run_results.json"))
     with progress.stage("full build of the same state, without data tests") as full_without_tests:
         full_settings = settings("bench_full")
         plan = plan_recalc(full_settings, project)
