@@ -215,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     recalc.add_argument(
         "--skip-tests",
         action="store_true",
-        help="build without the data tests (they read the rebuilt dates); run them later with `dbt test`",
+        help="build without the data tests; run them later as `dbt test` with the --select and --vars of the "
+        "command --plan prints (with those vars they read only the rebuilt dates)",
     )
     recalc.add_argument("--target", help=TARGET_HELP)
 
@@ -448,7 +449,7 @@ def cmd_recalc(args) -> int:
     with progress.stage(
         f"recalculate: {len(plan.models)} models and seeds, {len(plan.dates) or 'all'} date(s)"
     ):
-        run_recalc(plan, settings, spark=spark)
+        run_recalc(plan, settings, spark=spark, progress=progress)
     return 0
 
 

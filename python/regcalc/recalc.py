@@ -33,6 +33,7 @@ import networkx as nx
 
 from regcalc.lake import Lake
 from regcalc.pipeline import DEAL_DATASET
+from regcalc.progress import Progress
 from regcalc.rules import approval_status, load_points
 from regcalc.settings import PROJECT_DIR, RegcalcError, Settings
 
@@ -463,9 +464,11 @@ def run_recalc(
     project_dir: Path = PROJECT_DIR,
     extra_vars: dict | None = None,
     spark=None,
+    progress: Progress | None = None,
 ) -> None:
     """Load what changed in the lake into the warehouse (regcalc.warehouse), run the plan's build
-    in-process, and record the new state only if it succeeded."""
+    in-process, and record the new state only if it succeeded. With `progress`, dbt reports one line
+    per node there instead of its own log (as in `regcalc run`)."""
     from regcalc.dbt import invoke_dbt
     from regcalc.warehouse import LAKE_SCHEMA, load_lake
 
@@ -481,5 +484,5 @@ def run_recalc(
             dates = None if plan.lake_dates is None else [date.fromisoformat(day) for day in plan.lake_dates]
             schema = build_vars.get("lake_schema", LAKE_SCHEMA)
             load_lake(spark, settings, dates, schema=schema, dbt_vars=build_vars, project_dir=project_dir)
-        invoke_dbt(plan.dbt_args(), settings, build_vars, project_dir=project_dir)
+        invoke_dbt(plan.dbt_args(), settings, build_vars, project_dir=project_dir, progress=progress)
     save_state(settings, project_dir, runs)
